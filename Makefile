@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` and `make test`. `make help` lists the rest.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The app `make run` serves: final/ once it exists, else the newest stage.
+APP_DIR := $(or $(wildcard final),$(lastword $(sort $(wildcard stages/[0-9]*))))
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint constraints clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	@touch $@
+
+$(VENV)/.runtime: $(VENV)/.python requirements.txt constraints.txt
+	$(PIP) -r requirements.txt -c constraints.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt constraints.txt
+	$(PIP) -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+run: $(VENV)/.runtime ## set up and serve the API on http://127.0.0.1:5000 (SQLite, in-memory limits/cache)
+	cd $(APP_DIR) && $(BIN)/flask --app app init-db && $(BIN)/flask --app app seed
+	@echo "Serving $(APP_DIR) on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	cd $(APP_DIR) && $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev ## set up and run every check: lint, each stage's tests in its own process, docs...
+	$(BIN)/python tools/run_checks.py
+
+lint: $(VENV)/.dev ## ruff check and format check only
+	$(BIN)/python tools/run_checks.py lint
+
+constraints: $(VENV)/.dev ## re-pin every transitive dependency into constraints.txt
+	@{ echo "# Every package pinned, direct and transitive (pip freeze of requirements-dev.txt on Python 3.11)."; \
+	  echo "# Regenerate with: make constraints"; $(BIN)/pip freeze --exclude-editable | sort -f; } > constraints.txt
+
+clean: ## remove the virtualenv, caches and built docs (your instance databases stay)
+	rm -rf $(VENV) site .checks .pytest_cache .ruff_cache

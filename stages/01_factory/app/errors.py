@@ -1,0 +1,51 @@
+"""One place that turns every error into JSON: a problem document (RFC 9457).
+
+Routes raise (abort(404), InvalidBody(...)); they never format an error by hand.
+"""
+
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, Conflict, HTTPException
+
+from app.extensions import db
+
+
+class InvalidBody(BadRequest):
+    """400 with a list of messages per invalid field."""
+
+    description = "The request body is invalid."
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__()
+        self.errors = errors
+
+
+def problem(error: HTTPException) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": error.name,
+        "status": error.code,
+        "detail": error.description,
+    }
+    if isinstance(error, InvalidBody):
+        body["errors"] = error.errors
+    response = jsonify(body)
+    response.status_code = error.code
+    response.mimetype = "application/problem+json"
+    # Keep headers the error carries, such as Allow on a 405.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    # HTTPException covers every abort() and Werkzeug error (404, 405, 415...), and also the
+    # 500 that Flask raises for an unexpected exception: its generic text reveals nothing.
+    app.register_error_handler(HTTPException, problem)
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(error: IntegrityError) -> Response:
+        # A unique constraint said no. Never send the database's own message to the client.
+        db.session.rollback()
+        return problem(Conflict("The request conflicts with an existing resource."))

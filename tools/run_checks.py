@@ -1,0 +1,132 @@
+"""Run every check of the repository, each test suite in its own process, and summarise.
+
+    python tools/run_checks.py            # everything `make test` runs
+    python tools/run_checks.py stages     # only the given groups: lint stages tools chain docs ...
+
+Every stage and final/ has its own `app` package, so each suite runs as `pytest` inside its own
+folder, in a separate process. The last line is a total that CI can read.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)")
+
+
+@dataclass
+class Check:
+    group: str
+    name: str
+    command: list[str]
+    cwd: Path = ROOT
+    is_pytest: bool = False
+
+
+@dataclass
+class Outcome:
+    check: Check
+    returncode: int
+    seconds: float
+    counts: dict[str, int]
+
+    @property
+    def line(self) -> str:
+        status = "ok" if self.returncode == 0 else f"FAILED (exit {self.returncode})"
+        if self.counts:
+            status = ", ".join(f"{n} {word}" for word, n in self.counts.items()) + (
+                "" if self.returncode == 0 else f" — FAILED (exit {self.returncode})"
+            )
+        return f"{self.check.name:<28} {status}  [{self.seconds:.1f}s]"
+
+
+def suites() -> list[Path]:
+    """Every folder with its own test suite: the stages in order, then final/."""
+    folders = sorted(path.parent for path in ROOT.glob("stages/*/pyproject.toml"))
+    if (ROOT / "final" / "pyproject.toml").exists():
+        folders.append(ROOT / "final")
+    return folders
+
+
+def all_checks() -> list[Check]:
+    pytest = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    checks = [
+        Check("lint", "ruff check", [str(BIN / "ruff"), "check", "."]),
+        Check("lint", "ruff format --check", [str(BIN / "ruff"), "format", "--check", "."]),
+    ]
+    for folder in suites():
+        name = str(folder.relative_to(ROOT))
+        checks.append(Check("stages", name, pytest, cwd=folder, is_pytest=True))
+    if (ROOT / "tests").is_dir():
+        checks.append(Check("tools", "tests (repository)", pytest, is_pytest=True))
+    if (ROOT / "tools" / "stages.py").exists():
+        checks.append(
+            Check("chain", "stage chain", [str(BIN / "python"), "tools/stages.py", "--check"])
+        )
+    if (ROOT / "mkdocs.yml").exists():
+        checks.append(
+            Check("docs", "mkdocs build --strict", [str(BIN / "mkdocs"), "build", "-q", "--strict"])
+        )
+    notebooks = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("notebooks/*.ipynb"))
+    if notebooks:
+        checks.append(
+            Check("notebooks", "notebooks", [*pytest, "--nbmake", *notebooks], is_pytest=True)
+        )
+    if (ROOT / "tools" / "browser_check.py").exists():
+        checks.append(
+            Check("browser", "browser check", [str(BIN / "python"), "tools/browser_check.py"])
+        )
+    return checks
+
+
+def run(check: Check) -> Outcome:
+    print(f"\n==> {check.name}", flush=True)
+    start = time.monotonic()
+    process = subprocess.run(
+        check.command, cwd=check.cwd, stdout=subprocess.PIPE, text=True, stderr=subprocess.STDOUT
+    )
+    print(process.stdout, end="", flush=True)
+    counts = {}
+    if check.is_pytest:
+        tail = process.stdout.strip().splitlines()[-1:] or [""]
+        counts = {
+            word.rstrip("s") if word.startswith("error") else word: int(n)
+            for n, word in SUMMARY.findall(tail[0])
+        }
+    return Outcome(check, process.returncode, time.monotonic() - start, counts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("groups", nargs="*", help="run only these groups")
+    groups = parser.parse_args().groups
+    checks = [check for check in all_checks() if not groups or check.group in groups]
+    outcomes = [run(check) for check in checks]
+
+    print("\n" + "=" * 72 + "\nSummary")
+    for outcome in outcomes:
+        print(outcome.line)
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    for outcome in outcomes:
+        for word, n in outcome.counts.items():
+            key = "failed" if word in {"failed", "error"} else word
+            totals[key] = totals.get(key, 0) + n
+    failed_checks = [outcome.check.name for outcome in outcomes if outcome.returncode != 0]
+    if failed_checks:
+        print(f"\nFailed: {', '.join(failed_checks)}")
+    print(
+        f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped"
+    )
+    return 1 if failed_checks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
