@@ -20,15 +20,15 @@ class InvalidBody(BadRequest):
         self.errors = errors
 
 
-def problem(error: HTTPException) -> Response:
+def problem(error: HTTPException, errors: dict | None = None) -> Response:
     body = {
         "type": "about:blank",
         "title": error.name,
         "status": error.code,
         "detail": error.description,
     }
-    if isinstance(error, InvalidBody):
-        body["errors"] = error.errors
+    if errors:
+        body["errors"] = errors
     response = jsonify(body)
     response.status_code = error.code
     response.mimetype = "application/problem+json"
@@ -40,9 +40,11 @@ def problem(error: HTTPException) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    # HTTPException covers every abort() and Werkzeug error (404, 405, 415...), and also the
-    # 500 that Flask raises for an unexpected exception: its generic text reveals nothing.
-    app.register_error_handler(HTTPException, problem)
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException) -> Response:
+        # Every abort() and Werkzeug error (404, 405, 415...) lands here, and so does the 500
+        # that Flask raises for an unexpected exception: its generic text reveals nothing.
+        return problem(error, errors=getattr(error, "errors", None))
 
     @app.errorhandler(IntegrityError)
     def handle_integrity_error(error: IntegrityError) -> Response:
