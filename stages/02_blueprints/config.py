@@ -29,6 +29,7 @@ class Config:
     SECRET_KEY = DEV_SECRET_KEY
     # A relative SQLite path: Flask-SQLAlchemy puts the file in the instance folder.
     SQLALCHEMY_DATABASE_URI = "sqlite:///library.db"
+    PASSWORD_HASH_METHOD = "scrypt"  # Werkzeug's strongest; slow on purpose
 
     @classmethod
     def from_environment(cls) -> dict:
@@ -51,6 +52,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # in memory: every app gets a fresh, empty database
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # weak but fast: tests hash hundreds of passwords
 
     @classmethod
     def from_environment(cls) -> dict:

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,7 +35,8 @@ class User(db.Model):
 
     def set_password(self, password: str) -> None:
         # Only a salted hash is stored, never the password itself.
-        self.password_hash = generate_password_hash(password)
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import time_machine
 from sqlalchemy import select
 
+from app import create_app
 from app.extensions import db
 from app.models import Book, Loan, User
 
@@ -54,3 +55,12 @@ def test_new_users_are_members(app):
     with app.app_context():
         make_loan()
         assert db.session.scalar(select(User)).role == "member"
+
+
+def test_outside_tests_passwords_use_scrypt():
+    # Tests use a fast hash; every other configuration keeps Werkzeug's strong default.
+    app = create_app("development")
+    with app.app_context():
+        user = User(first_name="A", last_name="B", email="a@example.com")
+        user.set_password("correct horse battery staple")
+        assert user.password_hash.startswith("scrypt:")
