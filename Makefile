@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint constraints clean
+.PHONY: help run test lint docs serve-docs constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,9 +38,15 @@ test: $(VENV)/.dev ## set up and run every check: lint, each stage's tests in it
 lint: $(VENV)/.dev ## ruff check and format check only
 	$(BIN)/python tools/run_checks.py lint
 
+docs: $(VENV)/.dev ## build the course site into site/ (--strict: a broken link or snippet fails)
+	$(BIN)/mkdocs build --strict
+
+serve-docs: $(VENV)/.dev ## serve the course site with live reload on http://127.0.0.1:8000
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 constraints: $(VENV)/.dev ## re-pin every transitive dependency into constraints.txt
 	@{ echo "# Every package pinned, direct and transitive (pip freeze of requirements-dev.txt on Python 3.11)."; \
 	  echo "# Regenerate with: make constraints"; $(BIN)/pip freeze --exclude-editable | sort -f; } > constraints.txt
 
 clean: ## remove the virtualenv, caches and built docs (your instance databases stay)
-	rm -rf $(VENV) site .checks .pytest_cache .ruff_cache
+	rm -rf $(VENV) site docs/generated .checks .pytest_cache .ruff_cache

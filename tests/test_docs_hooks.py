@@ -1,0 +1,88 @@
+import docs_hooks
+
+ROUTES = '''"""Routes."""
+
+
+def register_routes(app):
+    @app.get("/books")
+    def list_books():
+        return []
+
+
+class Book:
+    def title(self):
+        return "Dune"
+'''
+
+
+def test_every_function_and_class_gets_a_file_by_qualified_name(make_stage):
+    folder = make_stage("01_factory", {"app/routes.py": ROUTES})
+    files = docs_hooks.definitions([folder])
+    assert files["01_factory/app/routes/register_routes.list_books.py"] == (
+        '@app.get("/books")\ndef list_books():\n    return []\n'  # decorator kept, dedented
+    )
+    assert files["01_factory/app/routes/Book.title.py"] == 'def title(self):\n    return "Dune"\n'
+    assert files["01_factory/app/__init__/create_app.py"] == 'def create_app():\n    return "app"\n'
+
+
+def test_readme_code_blocks_are_named_by_section(tmp_path, make_stage):
+    folder = make_stage(
+        "01_factory",
+        {"README.md": "# Stage\n\n## Run it\n\n```bash\nflask run\n```\n\n```bash\ncurl x\n```\n"},
+    )
+    (tmp_path / "README.md").write_text("# Course\n\n## Two commands\n\n```bash\nmake run\n```\n")
+    assert docs_hooks.readme_blocks(tmp_path, [folder]) == {
+        "root/two-commands-1.md": "```bash\nmake run\n```\n",
+        "01_factory/run-it-1.md": "```bash\nflask run\n```\n",
+        "01_factory/run-it-2.md": "```bash\ncurl x\n```\n",
+    }
+
+
+def test_a_fence_is_longer_than_any_backtick_run_inside():
+    text = "+```bash\n+make run\n+```\n"
+    assert docs_hooks.fence(text, "diff") == f"````diff\n{text}````\n"
+    assert docs_hooks.fence("x = 1\n", "py") == "```py\nx = 1\n```\n"
+
+
+def test_stage_pages_get_a_tree_a_diff_or_a_not_yet_note(tmp_path, make_stage):
+    make_stage("01_factory")
+    make_stage("02_blueprints", {"config.py": "SECRET_KEY = None\n"})
+    pages = tmp_path / "docs" / "stages"
+    pages.mkdir(parents=True)
+    for name in ("01_factory", "02_blueprints", "03_auth", "final"):
+        (pages / f"{name}.md").write_text(f"# {name}\n")
+
+    docs_hooks.generate_all(tmp_path)
+
+    generated = tmp_path / "docs" / "generated" / "stages"
+    tree = (generated / "01_factory.md").read_text()
+    assert "├── app/\n│   └── __init__.py\n" in tree
+    diff = (generated / "02_blueprints.md").read_text()
+    assert "(../generated/diffs/02_blueprints.diff)" in diff
+    assert "```diff\ndiff -ruN a/config.py b/config.py\n" in diff
+    assert "`stages/03_auth/` does not exist yet" in (generated / "03_auth.md").read_text()
+    assert "`final/` does not exist yet" in (generated / "final.md").read_text()
+
+
+def test_a_stage_identical_to_its_predecessor_says_so(tmp_path, make_stage):
+    make_stage("01_factory")
+    make_stage("final")  # just copied: nothing to show yet
+    docs_hooks.generate_all(tmp_path)
+    include = (tmp_path / "docs" / "generated" / "stages" / "final.md").read_text()
+    assert "`final` is still identical to `01_factory`" in include
+    assert "```diff" not in include
+
+
+class FakePage:
+    def __init__(self, url):
+        self.url = url
+
+
+def test_mermaid_is_added_only_to_pages_with_a_diagram():
+    with_diagram = '<pre class="mermaid"><code>flowchart LR</code></pre></body></html>'
+    page = docs_hooks.on_post_page(with_diagram, FakePage("stages/01_factory/"), config=None)
+    assert page.endswith(
+        '<script src="../../assets/javascripts/mermaid-11.17.2.tiny.js"></script>\n</body></html>'
+    )
+    plain = "<p>text</p></body></html>"
+    assert docs_hooks.on_post_page(plain, FakePage(""), config=None) == plain

@@ -1,0 +1,249 @@
+"""Open the built docs site in headless Chromium and check that the pages really render.
+
+    python tools/browser_check.py     # after `mkdocs build` (make docs); `make test` runs both
+
+`mkdocs build --strict` proves the Markdown converts; only a browser proves that the navigation,
+the highlighted code, the diffs and the mermaid diagrams show up, and that no page reaches for a
+CDN (the machine and CI reach no network but the package registries). Serves site/ on 127.0.0.1
+with the standard library, drives Debian's Chromium through playwright, prints one line per page.
+Without Chromium it skips, except in CI (CI set), where it fails.
+"""
+
+import functools
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from stages import chain  # tools/stages.py, next to this file
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "site"
+DIFFS = ROOT / "docs" / "generated" / "diffs"
+# Debian's /usr/bin/chromium is a shell launcher that adds flags of its own (remote extensions,
+# a noisy /dev/shm probe); the binary behind it is what playwright should drive.
+CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+# Without the background-networking flags Chromium phones home, which is blocked here: noise and
+# time-outs. --disable-quic keeps it from trying UDP for anything.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+LOCAL_HOSTS = {"127.0.0.1"}
+TIMEOUT_MS = 10_000  # a page or a diagram takes well under a second
+# Material puts each rendered diagram in a *closed* shadow root, which no test can look into.
+# Opening it (before any page script runs) lets the check see the <svg> mermaid drew.
+OPEN_SHADOW_ROOTS = """
+const attachShadow = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  return attachShadow.call(this, { ...init, mode: "open" });
+};
+"""
+
+
+class PageError(AssertionError):
+    pass
+
+
+def find_chromium() -> str | None:
+    candidates = [os.environ.get("CHROMIUM", ""), *CHROMIUM_CANDIDATES]
+    return next((path for path in candidates if path and os.access(path, os.X_OK)), None)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # one line per page is enough output
+        pass
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve `directory` on 127.0.0.1 on a free port (port 0); yield the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def site_pages(site: Path) -> list[str]:
+    """Every page of the built site as a path: "", "stages/01_factory/", ..."""
+    pages = [
+        path.parent.relative_to(site).as_posix() + "/"
+        for path in site.rglob("index.html")
+        if "assets" not in path.parts
+    ]
+    return sorted(page.removeprefix("./") for page in pages)
+
+
+def extra_urls() -> list[str]:
+    """Extension point: more absolute URLs to open with the same rules (all requests local,
+    none failed, no script error), plus the page-specific checks of check_extra().
+
+    For final/'s Swagger UI at /docs: serve final/'s app on 127.0.0.1 on a free port in a thread
+    (werkzeug.serving.make_server, like serve() below does for site/) and return its /docs URL.
+    """
+    return []
+
+
+def check_extra(page, url: str) -> str:
+    """Checks for an extra URL beyond the common ones; returns what it saw, for the report."""
+    return ""
+
+
+def check_page(page, path: str, site: Path, stage_folders: set[str]) -> str:
+    """The checks for one site page; raises PageError, returns a summary of what it saw."""
+    if not page.locator("nav.md-nav--primary").count():
+        raise PageError("no navigation")
+    code_blocks = page.locator(".highlight pre code").count()
+    seen = [f"{code_blocks} code blocks"]
+    stage = path.strip("/").removeprefix("stages/") if path.startswith("stages/") else None
+    # The home page and the page of every stage folder that exists show code; placeholders for
+    # stages not written yet may not.
+    if (path == "" or stage in stage_folders) and not code_blocks:
+        raise PageError("no highlighted code block")
+    diff_file = DIFFS / f"{stage}.diff"
+    if stage and diff_file.is_file() and diff_file.stat().st_size:
+        # Pygments marks inserted and deleted lines with .gi and .gd spans.
+        diff = page.locator(".language-diff pre code")
+        if not diff.count() or not diff.locator(".gi, .gd").count():
+            raise PageError(f"no rendered diff although {stage}.diff exists")
+        seen.append("diff")
+
+    # Counted in the built HTML: material takes the class off a diagram it fails to render.
+    diagrams = (site / path / "index.html").read_text(encoding="utf-8").count('class="mermaid"')
+    if path == "" and not diagrams:
+        raise PageError("no mermaid diagram on the home page")
+    if diagrams:
+        svgs = page.locator("div.mermaid svg")
+        try:  # mermaid renders after load: material swaps each <pre> for a <div> with the svg
+            svgs.nth(diagrams - 1).wait_for(timeout=TIMEOUT_MS)
+        except PlaywrightError:
+            raise PageError(f"{svgs.count()} of {diagrams} mermaid diagrams rendered") from None
+        if "Syntax error" in " ".join(svgs.all_text_contents()):
+            raise PageError("a mermaid diagram has a syntax error")
+        seen.append(f"{diagrams} diagrams as SVG")
+    return ", ".join(seen)
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme not in {"http", "https", "ws", "wss"} or parts.hostname in LOCAL_HOSTS
+
+
+@dataclass
+class Visit:
+    label: str
+    page: object
+    problems: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    summary: str = ""
+
+
+def visit(context, url: str, label: str, check) -> Visit:
+    """Open one page and run `check(page)`; the page stays open to catch late requests."""
+    page = context.new_page()
+    seen = Visit(label, page)
+
+    def on_response(response):
+        if response.status >= 400:
+            seen.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def on_failed(request):
+        seen.problems.append(f"request failed: {request.url} ({request.failure})")
+
+    page.on("request", lambda request: seen.requests.append(request.url))
+    page.on("response", on_response)
+    page.on("requestfailed", on_failed)
+    page.on("pageerror", lambda error: seen.problems.append(f"script error: {error}"))
+    try:
+        response = page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
+        if response is None or response.status != 200:
+            seen.problems.append(f"HTTP status {response.status if response else 'none'}")
+        else:
+            seen.summary = check(page)
+    except (PageError, PlaywrightError) as error:
+        seen.problems.append(str(error).splitlines()[0])
+    return seen
+
+
+def finish(seen: Visit) -> bool:
+    """Wait until the page has been quiet for 500 ms, close it, print its line; True if ok."""
+    try:  # requests made after load (search index, a lazily loaded script) count too
+        seen.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+    except PlaywrightError as error:
+        seen.problems.append(str(error).splitlines()[0])
+    seen.page.close()
+    seen.problems += [
+        f"request to a non-local host: {url}" for url in seen.requests if not is_local(url)
+    ]
+    if seen.problems:
+        print(f"FAIL {seen.label}")
+        for problem in dict.fromkeys(seen.problems):  # each once, in order
+            print(f"     {problem}")
+        return False
+    print(f"ok   {seen.label:<28} {seen.summary}; {len(seen.requests)} requests, all local")
+    return True
+
+
+def run(chromium: str, site: Path, urls: Iterable[str] = ()) -> int:
+    stage_folders = {folder.name for folder in chain(ROOT)}
+    with serve(site) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context()  # one cache for all pages, as for a reader
+        context.add_init_script(OPEN_SHADOW_ROOTS)
+        # Refuse anything non-local at once: a blocked CDN would otherwise cost a time-out.
+        context.route(lambda url: not is_local(url), lambda route: route.abort())
+        visits = [
+            visit(
+                context,
+                base + path,
+                "/" + path,
+                functools.partial(check_page, path=path, site=site, stage_folders=stage_folders),
+            )
+            for path in site_pages(site)
+        ]
+        visits += [
+            visit(context, url, url, functools.partial(check_extra, url=url)) for url in urls
+        ]
+        # Pages were left open so that their quiet periods overlap: one wait, not one per page.
+        ok = sum(finish(seen) for seen in visits)
+        browser.close()
+    print(f"browser check: {ok} of {len(visits)} pages ok")
+    return 0 if ok == len(visits) else 1
+
+
+def main() -> int:
+    chromium = find_chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            print("browser check: Chromium not found (apt-get install chromium); CI needs it")
+            return 1
+        print("browser check skipped: install chromium (apt-get install chromium)")
+        return 0
+    if not (SITE / "index.html").is_file():
+        print(f"browser check: {SITE} has no index.html; build the site first (make docs)")
+        return 1
+    return run(chromium, SITE, extra_urls())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
