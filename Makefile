@@ -27,9 +27,14 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt constraints.txt
 	$(PIP) -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
+ADMIN_EMAIL ?= admin@example.com
 run: $(VENV)/.runtime ## set up and serve the API on http://127.0.0.1:5000 (SQLite, in-memory limits/cache)
 	cd $(APP_DIR) && $(BIN)/flask --app app init-db && $(BIN)/flask --app app seed
-	@echo "Serving $(APP_DIR) on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@# A new random admin password on every run: nothing to leak from the repository.
+	@password=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	  cd $(APP_DIR) && $(BIN)/flask --app app create-admin --email $(ADMIN_EMAIL) --password "$$password" && \
+	  echo "Admin login: $(ADMIN_EMAIL) / $$password   (members: ada@example.com ... / library-demo-password)"
+	@echo "Serving $(APP_DIR) on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs/, Ctrl-C to stop)"
 	cd $(APP_DIR) && $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev ## set up and run every check: lint, each stage's tests in its own process, docs...
