@@ -46,6 +46,9 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024  # a bigger body is a 413, before anything reads it
     CORS_ORIGINS: list[str] = []  # no cross-origin browser access unless origins are listed
     JSON_LOGS = False  # one JSON object per log line, for log collectors
+    # Reverse proxies in front of the app that add X-Forwarded-For. 0 trusts none: the client
+    # could then pick its own rate-limit bucket by sending the header itself.
+    TRUSTED_PROXIES = 0
 
     @classmethod
     def from_environment(cls) -> dict:
@@ -57,6 +60,8 @@ class Config:
             "RATELIMIT_WRITE": os.environ.get("RATELIMIT_WRITE"),
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT"),
         }
+        if proxies := os.environ.get("TRUSTED_PROXIES"):
+            settings["TRUSTED_PROXIES"] = int(proxies)
         if origins := os.environ.get("CORS_ORIGINS"):
             settings["CORS_ORIGINS"] = [origin.strip() for origin in origins.split(",")]
         if redis_url := os.environ.get("REDIS_URL"):

@@ -2,16 +2,18 @@
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import cli, errors, observability, openapi, routes
 from app.blueprints.books import books_bp
 from app.blueprints.loans import loans_bp
 from app.blueprints.users import users_bp
-from app.extensions import cache, db, limiter, ma
+from app.extensions import cache, db, limiter, ma, migrate
 from config import get_config
 
 
@@ -35,6 +37,7 @@ def create_app(config: str | Mapping | None = None) -> Flask:
 
     observability.init_app(app)
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     ma.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
@@ -45,6 +48,9 @@ def create_app(config: str | Mapping | None = None) -> Flask:
     app.register_blueprint(books_bp, url_prefix="/books")
     app.register_blueprint(loans_bp, url_prefix="/loans")
     openapi.init_app(app)
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # The client's address is the one the last `proxies` proxies saw, not the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if app.config["CORS_ORIGINS"]:
         CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["Location", "X-Request-ID"])
     return app

@@ -3,11 +3,14 @@
 Every key of a group starts with the group's generation, a random token kept in the cache
 itself. A write gives the group a new generation: entries made before it are never read again
 and expire on their own. With Redis, every worker sees the new generation at once.
+
+If the cache backend is down, reads skip the cache (Flask-Caching logs it) and writes still
+succeed: a cache is an optimisation, never a reason to answer 500.
 """
 
 from uuid import uuid4
 
-from flask import request
+from flask import current_app, request
 
 from app.extensions import cache
 
@@ -15,8 +18,18 @@ from app.extensions import cache
 def invalidate(group: str) -> str:
     """Start a new generation of the group's keys; return its token."""
     token = uuid4().hex
-    cache.set(f"{group}:generation", token, timeout=0)  # 0: never expires
+    try:
+        cache.set(f"{group}:generation", token, timeout=0)  # 0: never expires
+    except Exception:  # the backend's own errors (redis.ConnectionError...) vary by backend
+        current_app.logger.warning("Cache unavailable: %r not invalidated", group, exc_info=True)
     return token
+
+
+def forget(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:
+        current_app.logger.warning("Cache unavailable: %r not deleted", key, exc_info=True)
 
 
 def key_prefix(group: str):

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
 from marshmallow import ValidationError
 from sqlalchemy import inspect, select
 
@@ -24,8 +25,8 @@ def register_commands(app: Flask) -> None:
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create the tables that do not exist yet (existing data is kept)."""
-    db.create_all()
+    """Bring the database schema up to date (`flask db upgrade`); existing data is kept."""
+    upgrade()  # the migrations in migrations/, never db.create_all(), outside the tests
     click.echo("Database ready.")
 
 

@@ -7,18 +7,29 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_marshmallow import Marshmallow
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
-    pass
+    # Named constraints: a migration can then drop or alter them by name, on any database.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 db = SQLAlchemy(model_class=Base)
 ma = Marshmallow()
 cache = Cache()
+migrate = Migrate(render_as_batch=True)  # batch mode: SQLite can only ALTER by copying a table
 
 # Limits are callables that read the current app's config on each request: Flask-Limiter would
 # otherwise keep the first app's limits for every app the factory makes (and every test).
@@ -26,6 +37,9 @@ limiter = Limiter(
     key_func=get_remote_address,  # one budget per client address
     default_limits=[lambda: current_app.config["RATELIMIT_DEFAULT"]],
     headers_enabled=True,  # X-RateLimit-* on every response, Retry-After on a 429
+    # Redis down: count in this process's memory (and log a warning) rather than fail requests.
+    in_memory_fallback_enabled=True,
+    swallow_errors=True,
 )
 # Writes share one budget per client; logins have their own, stricter one.
 write_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_WRITE"], scope="write")
@@ -38,4 +52,5 @@ def configure_sqlite(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores them unless asked, per connection
         cursor.execute("PRAGMA case_sensitive_like=ON")  # LIKE as in PostgreSQL; ILIKE for the rest
+        cursor.execute("PRAGMA busy_timeout=10000")  # several workers write: wait, don't fail
         cursor.close()

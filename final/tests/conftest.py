@@ -85,6 +85,12 @@ def auth(app, client):
 
 
 @pytest.fixture
+def auth_for():
+    """AuthActions for an app a test made itself."""
+    return lambda app: AuthActions(app, app.test_client())
+
+
+@pytest.fixture
 def member(auth):
     """`Authorization` headers of an ordinary member, ada@example.com."""
     return auth.headers()

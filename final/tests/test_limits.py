@@ -75,3 +75,27 @@ def test_reads_have_the_default_limit(make_client):
 def test_health_is_never_limited(make_client):
     client = make_client(RATELIMIT_DEFAULT="1 per minute")
     assert [client.get("/health").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_behind_no_trusted_proxy_x_forwarded_for_is_ignored(client, user):
+    # Otherwise any client could pick a fresh rate-limit bucket by sending the header itself.
+    for n in range(5):
+        client.post("/users/login", json=CREDENTIALS, headers={"X-Forwarded-For": f"10.0.0.{n}"})
+    spoofed = client.post("/users/login", json=CREDENTIALS, headers={"X-Forwarded-For": "10.9.9.9"})
+    assert spoofed.status_code == 429
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_bucket(make_client):
+    client = make_client(TRUSTED_PROXIES=1, LOGIN_RATE_LIMIT="2 per minute")
+    proxy = {"REMOTE_ADDR": "10.0.0.254"}  # every request arrives from the proxy
+
+    def login(client_address):
+        return client.post(
+            "/users/login",
+            json=CREDENTIALS,
+            headers={"X-Forwarded-For": client_address},
+            environ_base=proxy,
+        ).status_code
+
+    assert [login("203.0.113.7") for _ in range(3)] == [401, 401, 429]
+    assert login("198.51.100.2") == 401  # another client behind the same proxy

@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.auth import ADMIN, AuthError, admin_required, encode_token, token_required
 from app.blueprints.users import users_bp
 from app.blueprints.users.schemas import admin_user_schema, login_schema, user_schema
-from app.caching import user_key
+from app.caching import forget, user_key
 from app.extensions import cache, db, login_limit, write_limit
 from app.models import User
 from app.pagination import PAGING_PARAMETERS, paginate, reject_unknown_parameters
@@ -35,7 +35,7 @@ def delete_account(user: User) -> None:
         abort(409, "This account has books on loan; return them before deleting it.")
     db.session.delete(user)  # the returned loans go too (cascade)
     db.session.commit()
-    cache.delete(user_key(user.id))
+    forget(user_key(user.id))
 
 
 @users_bp.post("")
@@ -137,7 +137,7 @@ def update_me():
     """
     apply_changes(g.current_user, user_schema.load(request.get_json(), partial=True))
     db.session.commit()
-    cache.delete(user_key(g.current_user.id))
+    forget(user_key(g.current_user.id))
     return user_schema.dump(g.current_user)
 
 
@@ -190,7 +190,7 @@ def update_user(user_id: int):
     user = get_user_or_404(user_id)
     apply_changes(user, admin_user_schema.load(request.get_json(), partial=True))
     db.session.commit()
-    cache.delete(user_key(user_id))
+    forget(user_key(user_id))
     return admin_user_schema.dump(user)
 
 

@@ -1,0 +1,16 @@
+"""gunicorn settings for final/. From this folder: `gunicorn` (it reads this file by itself).
+
+The environment configures the app (APP_CONFIG, DATABASE_URL, REDIS_URL, SECRET_KEY, ...) and
+where and how it is served (BIND, WEB_CONCURRENCY). Several workers share nothing but the
+database and Redis: without REDIS_URL, each worker counts rate limits and caches on its own.
+"""
+
+import os
+
+wsgi_app = "app:create_app()"
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+timeout = 30
+graceful_timeout = 20
+accesslog = None  # the app logs every request itself, with its request id
+errorlog = "-"
