@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint docs serve-docs constraints clean
+.PHONY: help run run-prod test lint docs serve-docs lab start check bench constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ run: $(VENV)/.runtime ## set up and serve the API on http://127.0.0.1:5000 (SQLi
 	@echo "Serving $(APP_DIR) on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs/, Ctrl-C to stop)"
 	cd $(APP_DIR) && $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
+run-prod: $(VENV)/.runtime ## serve final/ with gunicorn on DATABASE_URL and REDIS_URL (needs SECRET_KEY)
+	@test -n "$$DATABASE_URL" -a -n "$$SECRET_KEY" || { \
+	  echo "Set DATABASE_URL, SECRET_KEY and REDIS_URL first: see docs/deployment.md"; exit 2; }
+	cd final && APP_CONFIG=production $(BIN)/flask --app app init-db
+	cd final && APP_CONFIG=production $(BIN)/gunicorn
+
 test: $(VENV)/.dev ## set up and run every check: lint, each stage's tests in its own process, docs...
 	$(BIN)/python tools/run_checks.py
 
@@ -48,6 +54,18 @@ docs: $(VENV)/.dev ## build the course site into site/ (--strict: a broken link 
 
 serve-docs: $(VENV)/.dev ## serve the course site with live reload on http://127.0.0.1:8000
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+lab: $(VENV)/.dev ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir notebooks
+
+start: $(VENV)/.dev ## practise: copy the stage before STAGE (e.g. make start STAGE=03) into workspace/
+	$(BIN)/python tools/workspace.py start $(STAGE)
+
+check: $(VENV)/.dev ## run stage STAGE's tests against your workspace/ (e.g. make check STAGE=03)
+	$(BIN)/python tools/workspace.py check $(STAGE)
+
+bench: $(VENV)/.dev ## benchmark final/ against the floor, the source material and flarchitect (minutes)
+	$(BIN)/python bench/run.py
 
 constraints: $(VENV)/.dev ## re-pin every transitive dependency into constraints.txt
 	@{ echo "# Every package pinned, direct and transitive (pip freeze of requirements-dev.txt on Python 3.11)."; \

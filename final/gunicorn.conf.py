@@ -14,3 +14,11 @@ timeout = 30
 graceful_timeout = 20
 accesslog = None  # the app logs every request itself, with its request id
 errorlog = "-"
+
+
+def on_starting(server):
+    """Build the app once in the master first: a bad setting (say, no SECRET_KEY) then stops
+    gunicorn with its message, instead of failing in every worker it keeps restarting."""
+    from app import create_app
+
+    create_app()

@@ -8,6 +8,7 @@ folder, in a separate process. The last line is a total that CI can read.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +28,7 @@ class Check:
     command: list[str]
     cwd: Path = ROOT
     is_pytest: bool = False
+    env: dict | None = None  # added to this process's environment
 
 
 @dataclass
@@ -54,6 +56,10 @@ def suites() -> list[Path]:
     return folders
 
 
+def services_configured() -> bool:
+    return bool(os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"))
+
+
 def all_checks() -> list[Check]:
     pytest = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     checks = [
@@ -63,6 +69,18 @@ def all_checks() -> list[Check]:
     for folder in suites():
         name = str(folder.relative_to(ROOT))
         checks.append(Check("stages", name, pytest, cwd=folder, is_pytest=True))
+    if (ROOT / "final").is_dir() and services_configured():
+        # The same suite on PostgreSQL and Redis, plus the gunicorn integration tests.
+        checks.append(
+            Check(
+                "services",
+                "final on PostgreSQL + Redis",
+                pytest,
+                cwd=ROOT / "final",
+                is_pytest=True,
+                env={"TEST_SERVICES": "1"},
+            )
+        )
     if (ROOT / "tests").is_dir():
         checks.append(Check("tools", "tests (repository)", pytest, is_pytest=True))
     if (ROOT / "tools" / "stages.py").exists():
@@ -89,7 +107,12 @@ def run(check: Check) -> Outcome:
     print(f"\n==> {check.name}", flush=True)
     start = time.monotonic()
     process = subprocess.run(
-        check.command, cwd=check.cwd, stdout=subprocess.PIPE, text=True, stderr=subprocess.STDOUT
+        check.command,
+        cwd=check.cwd,
+        env={**os.environ, **(check.env or {})},
+        stdout=subprocess.PIPE,
+        text=True,
+        stderr=subprocess.STDOUT,
     )
     print(process.stdout, end="", flush=True)
     counts = {}
@@ -114,6 +137,11 @@ def main() -> int:
     print("\n" + "=" * 72 + "\nSummary")
     for outcome in outcomes:
         print(outcome.line)
+    if (ROOT / "final").is_dir() and not services_configured() and not groups:
+        print(
+            f"{'final on PostgreSQL + Redis':<28} SKIPPED: set TEST_DATABASE_URL and TEST_REDIS_URL"
+            ' (eval "$(tools/services.sh start)") to run it and the gunicorn integration tests'
+        )
     totals = {"passed": 0, "failed": 0, "skipped": 0}
     for outcome in outcomes:
         for word, n in outcome.counts.items():

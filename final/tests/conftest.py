@@ -1,4 +1,7 @@
+import os
+
 import pytest
+import redis
 from sqlalchemy import func, select
 
 from app import create_app
@@ -23,12 +26,34 @@ USER = {
 }
 
 
+# TEST_SERVICES=1 (set by `make test` when TEST_DATABASE_URL and TEST_REDIS_URL are): the same
+# tests, on PostgreSQL and Redis instead of in-memory SQLite and in-process memory.
+ON_SERVICES = os.environ.get("TEST_SERVICES") == "1"
+
+
+def service_settings() -> dict:
+    if not ON_SERVICES:
+        return {}
+    redis_url = os.environ["TEST_REDIS_URL"]
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ["TEST_DATABASE_URL"],
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url,
+    }
+
+
 @pytest.fixture
 def app():
-    app = create_app("testing")  # a fresh in-memory database for every test
+    app = create_app({"APP_CONFIG": "testing", **service_settings()})
     with app.app_context():
-        db.create_all()
-    return app
+        if ON_SERVICES:  # one database for the run: empty it for each test
+            db.drop_all()
+            redis.Redis.from_url(os.environ["TEST_REDIS_URL"]).flushdb()
+        db.create_all()  # in memory: a fresh, empty database for every test
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close the pool: no connection outlives its test
 
 
 @pytest.fixture
