@@ -1,3 +1,8 @@
+import json
+
+import pytest
+from mkdocs.exceptions import PluginError
+
 import docs_hooks
 
 ROUTES = '''"""Routes."""
@@ -85,4 +90,72 @@ def test_mermaid_is_added_only_to_pages_with_a_diagram():
         '<script src="../../assets/javascripts/mermaid-11.17.2.tiny.js"></script>\n</body></html>'
     )
     plain = "<p>text</p></body></html>"
+    assert docs_hooks.on_post_page(plain, FakePage(""), config=None) == plain
+
+
+def test_module_level_assignments_get_a_file_with_the_comments_above(make_stage):
+    source = (
+        "import os\n\n"
+        "# Read per request, not at import:\n"
+        "# the first app's value would stick.\n"
+        "limit = lambda: os.environ['LIMIT']  # noqa: E731\n"
+        "BAD = {\n    'empty': '',\n}\n"
+        "a, b = 1, 2\n"
+    )
+    files = docs_hooks.definitions([make_stage("04_limits_cache", {"app/extensions.py": source})])
+    assert files["04_limits_cache/app/extensions/limit.py"] == (
+        "# Read per request, not at import:\n# the first app's value would stick.\n"
+        "limit = lambda: os.environ['LIMIT']  # noqa: E731\n"
+    )
+    assert files["04_limits_cache/app/extensions/BAD.py"] == "BAD = {\n    'empty': '',\n}\n"
+    assert not any(name.endswith(("/a.py", "/b.py")) for name in files)  # tuples are skipped
+
+
+FAKE_APP = """from flask import Flask
+
+
+def create_app(config=None):
+    app = Flask(__name__)
+
+    @app.get("/books/<int:book_id>")
+    def get_book(book_id):
+        return {}
+
+    get_book.auth = "token"
+
+    @app.get("/openapi.json")
+    def spec():
+        responses = {"200": {}, "404": {}, "429": {}, "500": {}}
+        get = {"summary": "Get a book", "responses": responses}
+        return {"paths": {"/books/{book_id}": {"get": get}}}
+
+    return app
+"""
+
+
+def test_the_endpoint_table_comes_from_the_apps_own_url_map_and_spec(tmp_path, make_stage):
+    make_stage("01_factory")
+    make_stage("final", {"app/__init__.py": FAKE_APP})
+    docs_hooks.generate_api_reference(tmp_path)
+    generated = tmp_path / "docs" / "generated"
+    assert json.loads((generated / "openapi.json").read_text())["paths"]["/books/{book_id}"]
+    assert (generated / "reference" / "endpoints.md").read_text().splitlines()[2] == (
+        # 429 and 500 are left out: every route can answer them. No limiter: no rate limit.
+        "| `GET` | `/books/{book_id}` | Get a book | token | 200 | 404 |  |  |"
+    )
+
+
+def test_an_app_that_cannot_be_described_fails_the_build(tmp_path, make_stage):
+    make_stage("final", {"app/__init__.py": "raise RuntimeError('broken stage')\n"})
+    with pytest.raises(PluginError, match="broken stage"):
+        docs_hooks.generate_api_reference(tmp_path)
+
+
+def test_swagger_ui_is_added_only_to_the_page_that_asks_for_it():
+    page = '<head></head><body><div id="swagger-ui"></div></body>'
+    output = docs_hooks.on_post_page(page, FakePage("reference/openapi/"), config=None)
+    assert '<link rel="stylesheet" href="../../assets/swagger-ui/swagger-ui.css">' in output
+    assert '<script src="../../assets/swagger-ui/swagger-ui-bundle.js"></script>' in output
+    assert 'url: "../../generated/openapi.json"' in output
+    plain = "<head></head><body><p>text</p></body>"
     assert docs_hooks.on_post_page(plain, FakePage(""), config=None) == plain

@@ -62,20 +62,21 @@ def services_configured() -> bool:
 
 def all_checks() -> list[Check]:
     pytest = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    suite = [*pytest, "-p", "no:nbmake"]  # the notebook plugin only slows the other suites down
     checks = [
         Check("lint", "ruff check", [str(BIN / "ruff"), "check", "."]),
         Check("lint", "ruff format --check", [str(BIN / "ruff"), "format", "--check", "."]),
     ]
     for folder in suites():
         name = str(folder.relative_to(ROOT))
-        checks.append(Check("stages", name, pytest, cwd=folder, is_pytest=True))
+        checks.append(Check("stages", name, suite, cwd=folder, is_pytest=True))
     if (ROOT / "final").is_dir() and services_configured():
         # The same suite on PostgreSQL and Redis, plus the gunicorn integration tests.
         checks.append(
             Check(
                 "services",
                 "final on PostgreSQL + Redis",
-                pytest,
+                suite,
                 cwd=ROOT / "final",
                 is_pytest=True,
                 env={"TEST_SERVICES": "1"},
