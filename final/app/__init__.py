@@ -9,7 +9,7 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from app import cli, errors, observability, openapi, routes
+from app import cli, errors, guards, observability, openapi, routes
 from app.blueprints.books import books_bp
 from app.blueprints.loans import loans_bp
 from app.blueprints.users import users_bp
@@ -42,6 +42,7 @@ def create_app(config: str | Mapping | None = None) -> Flask:
     limiter.init_app(app)
     cache.init_app(app)
     errors.register_error_handlers(app)
+    guards.init_app(app)
     cli.register_commands(app)
     routes.register_routes(app)
     app.register_blueprint(users_bp, url_prefix="/users")

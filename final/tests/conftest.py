@@ -1,7 +1,9 @@
 import os
+import re
 
 import pytest
 import redis
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import create_app
@@ -43,9 +45,25 @@ def service_settings() -> dict:
     }
 
 
+# A stored password hash, as Werkzeug writes it: "scrypt:32768:8:1$salt$hash" or "pbkdf2:...".
+PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[\w:]+\$")
+
+
+class LeakCheckingClient(FlaskClient):
+    """Scans every response of the suite: no password hash ever leaves the API."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        if response.mimetype in ("application/json", "application/problem+json"):
+            leak = PASSWORD_HASH.search(response.get_data(as_text=True))
+            assert leak is None, f"a password hash leaked: {leak.group()}"
+        return response
+
+
 @pytest.fixture
 def app():
     app = create_app({"APP_CONFIG": "testing", **service_settings()})
+    app.test_client_class = LeakCheckingClient
     with app.app_context():
         if ON_SERVICES:  # one database for the run: empty it for each test
             db.drop_all()

@@ -40,8 +40,8 @@ class AdminUserSchema(UserSchema):
 
 
 class LoginSchema(ma.Schema):
-    email = fields.Email(required=True)
-    password = fields.String(required=True, load_only=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
 
 
 user_schema = UserSchema()
