@@ -8,13 +8,24 @@ silently showing old code.
     docs/generated/stages/<stage>.md             what a stage page's "Diff" tab includes
     docs/generated/code/<stage>/<file>/<name>.py one function or class, to include by name
     docs/generated/readme/<readme>/<section>-<n>.md  the n-th code block of a README section
+    docs/generated/openapi.json                  final/'s OpenAPI description, from its own app
+    docs/generated/reference/endpoints.md        final/'s endpoint table, from its url_map
+
+The last two come from `create_app("testing")` of the newest folder, run in a child process
+(`python tools/docs_hooks.py describe final`): every stage has a package called `app`, and the
+docs build must not import one into its own process.
 """
 
 import ast
+import json
 import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
 import stages  # tools/stages.py: mkdocs puts this file's folder on sys.path while loading it
@@ -22,14 +33,36 @@ import stages  # tools/stages.py: mkdocs puts this file's folder on sys.path whi
 GENERATED = Path("docs/generated")
 # @mermaid-js/tiny from npm, MIT; its header says how to upgrade it.
 MERMAID_JS = "assets/javascripts/mermaid-11.17.2.tiny.js"
+# Swagger UI for the OpenAPI page: flask-swagger-ui's own dist files (Apache-2.0), the same ones
+# final/ serves at /docs, copied into the built site by on_post_build. No CDN.
+SWAGGER_UI = "assets/swagger-ui"
+SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE")
+OPENAPI_JSON = "generated/openapi.json"  # relative to docs/, published as a static file
+# Responses every operation can give (429: unless exempt): the page says so once, not per row.
+EVERY_ROUTE_ERRORS = {"429", "500"}
+METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def on_pre_build(config) -> None:
     # Runs before MkDocs collects the files, so the pages and snippets see fresh output.
-    generate_all(Path(config.config_file_path).parent)
+    root = Path(config.config_file_path).parent
+    generate_all(root)
+    generate_api_reference(root)
+
+
+def on_files(files, config):
+    # The endpoint table is included into a page by pymdownx.snippets; it is not a page itself.
+    for file in list(files):
+        if file.src_uri.startswith("generated/reference/"):
+            files.remove(file)
+    return files
 
 
 def on_post_page(output: str, page, config) -> str:
+    return add_swagger_ui(add_mermaid(output, page), page)
+
+
+def add_mermaid(output: str, page) -> str:
     # Material uses window.mermaid if it exists and fetches it from a CDN otherwise, which no
     # machine of this course can reach. Only pages with a diagram pay for the 2.5 MB script.
     if 'class="mermaid"' not in output:
@@ -37,6 +70,38 @@ def on_post_page(output: str, page, config) -> str:
     script = f'<script src="{get_relative_url(MERMAID_JS, page.url)}"></script>\n'
     head, body_end, tail = output.rpartition("</body>")
     return head + script + body_end + tail
+
+
+def add_swagger_ui(output: str, page) -> str:
+    """A page with `<div id="swagger-ui">` gets Swagger UI, pointed at the generated spec."""
+    if 'id="swagger-ui"' not in output:
+        return output
+    assets = get_relative_url(SWAGGER_UI, page.url)
+    spec = get_relative_url(OPENAPI_JSON, page.url)
+    css = f'<link rel="stylesheet" href="{assets}/swagger-ui.css">\n'
+    script = (
+        f'<script src="{assets}/swagger-ui-bundle.js"></script>\n'
+        "<script>\n"
+        # No "Try it out": this static site has no API behind it. No validator badge: it would
+        # send the spec to validator.swagger.io.
+        f'SwaggerUIBundle({{url: "{spec}", dom_id: "#swagger-ui", validatorUrl: null, '
+        "supportedSubmitMethods: [], deepLinking: true, docExpansion: 'list'});\n"
+        "</script>\n"
+    )
+    head, head_end, rest = output.partition("</head>")
+    output = head + css + head_end + rest
+    head, body_end, tail = output.rpartition("</body>")
+    return head + script + body_end + tail
+
+
+def on_post_build(config) -> None:
+    import flask_swagger_ui  # installed with final/'s requirements
+
+    dist = Path(flask_swagger_ui.__file__).parent / "dist"
+    target = Path(config.site_dir) / SWAGGER_UI
+    target.mkdir(parents=True, exist_ok=True)
+    for name in SWAGGER_UI_FILES:
+        shutil.copyfile(dist / name, target / name)
 
 
 def generate_all(root: Path) -> None:
@@ -112,7 +177,9 @@ def file_tree(folder: Path) -> str:
 def definitions(folders: list[Path]) -> dict[str, str]:
     """Every function and class of every stage, one file each: <stage>/<file>/<qualname>.py.
 
-    Nested ones too (`register_routes.list_books`), dedented, decorators included.
+    Nested ones too (`register_routes.list_books`), dedented, decorators included. Module-level
+    assignments to one name (`limiter = Limiter(...)`, a test's table of bad inputs) get a file
+    too, with the comment lines right above them: such comments often name the pitfall.
     """
     files = {}
     for folder in folders:
@@ -125,11 +192,30 @@ def definitions(folders: list[Path]) -> dict[str, str]:
             except SyntaxError:
                 continue  # a stage's own checks report it
             source_lines = source.splitlines(keepends=True)
+            prefix = f"{folder.name}/{path.removesuffix('.py')}/"
+            for name, node in assignments(tree):
+                first = node.lineno
+                while first > 1 and source_lines[first - 2].lstrip().startswith("#"):
+                    first -= 1
+                files[f"{prefix}{name}.py"] = "".join(source_lines[first - 1 : node.end_lineno])
             for qualname, node in walk(tree, ""):
                 first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
                 code = textwrap.dedent("".join(source_lines[first - 1 : node.end_lineno]))
-                files[f"{folder.name}/{path.removesuffix('.py')}/{qualname}.py"] = code
+                files[f"{prefix}{qualname}.py"] = code  # a def wins over an assignment
     return files
+
+
+def assignments(tree: ast.Module):
+    """(name, node) for each module-level `NAME = ...` or `NAME: type = ...`."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target = node.target
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            yield target.id, node
 
 
 def walk(node: ast.AST, prefix: str):
@@ -165,3 +251,123 @@ def readme_blocks(root: Path, folders: list[Path]) -> dict[str, str]:
                 section = re.sub(r"[^a-z0-9]+", "-", line.lstrip("#").strip().lower()).strip("-")
                 count = 0
     return files
+
+
+def generate_api_reference(root: Path) -> None:
+    """final/'s OpenAPI description and endpoint table, from its own app: they cannot drift."""
+    folders = stages.chain(root)
+    if not folders or folders[-1].name != "final":
+        spec, table = {}, missing_include("final")
+    else:
+        description = describe_app(folders[-1])
+        spec, table = description["spec"], endpoint_table(description["endpoints"])
+    text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
+    stages.write_files(root / GENERATED, {"openapi.json": text}, pattern="openapi.json")
+    stages.write_files(root / GENERATED / "reference", {"endpoints.md": table})
+
+
+def describe_app(folder: Path) -> dict:
+    """Run `describe()` for a stage folder in a child process; its JSON output, parsed."""
+    process = subprocess.run(
+        [sys.executable, __file__, "describe", str(folder.resolve())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if process.returncode:
+        raise PluginError(f"cannot describe {folder.name}'s app:\n{process.stderr}")
+    return json.loads(process.stdout)
+
+
+def describe(folder: Path) -> dict:
+    """The folder's endpoints and OpenAPI description, from create_app("testing").
+
+    Runs in the child process. Everything comes from the app: the url_map, each view's `auth`
+    mark (app/auth.py), Flask-Limiter's limits, Flask-Caching's mark on cached views, and the
+    app's own /openapi.json for the summary and the statuses.
+    """
+    sys.path.insert(0, str(folder))
+    from app import create_app  # the folder's own package
+
+    app = create_app("testing")
+    spec = app.test_client().get("/openapi.json").get_json()
+    limiters = app.extensions.get("limiter", set())
+    endpoints = []
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            if path not in spec.get("paths", {}):
+                continue  # static files, the spec and Swagger UI themselves
+            view = app.view_functions[rule.endpoint]
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=METHOD_ORDER.index):
+                operation = spec["paths"][path][method.lower()]
+                endpoints.append(
+                    {
+                        "method": method,
+                        "path": path,
+                        "summary": operation.get("summary", ""),
+                        "auth": getattr(view, "auth", None),
+                        "statuses": sorted(operation.get("responses", {})),
+                        "rate_limit": rate_limit(app, limiters, rule, view),
+                        "cached": hasattr(view, "uncached"),  # set by Flask-Caching's @cached
+                    }
+                )
+    return {"spec": spec, "endpoints": endpoints}
+
+
+def rate_limit(app, limiters, rule, view) -> str:
+    """The setting that limits the route: the name of its config key, or "exempt"."""
+    from flask_limiter.util import get_qualified_name
+    from limits import parse
+
+    settings = {
+        str(parse(app.config[key])): key
+        for key in ("RATELIMIT_DEFAULT", "RATELIMIT_WRITE", "LOGIN_RATE_LIMIT")
+        if key in app.config
+    }
+    for limiter in limiters:
+        blueprint = rule.endpoint.rpartition(".")[0] or None
+        if limiter.limit_manager.exemption_scope(app, rule.endpoint, blueprint):
+            return "exempt"
+        own = limiter.limit_manager.decorated_limits(get_qualified_name(view))
+        if own:
+            return ", ".join(settings.get(str(limit.limit), str(limit.limit)) for limit in own)
+        return "RATELIMIT_DEFAULT"
+    return ""
+
+
+AUTH_LABELS = {None: "public", "optional": "optional", "token": "token", "admin": "admin"}
+LIMIT_LABELS = {
+    "RATELIMIT_DEFAULT": "default",
+    "RATELIMIT_WRITE": "write",
+    "LOGIN_RATE_LIMIT": "login",
+}
+
+
+def endpoint_table(endpoints: list[dict]) -> str:
+    """The endpoints as a Markdown table, one row per method and path."""
+    rows = [
+        "| method | path | summary | auth | success | errors | rate limit | cached |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for endpoint in endpoints:
+        statuses = [str(status) for status in endpoint["statuses"]]
+        success = [status for status in statuses if status < "400"]
+        errors = [s for s in statuses if s >= "400" and s not in EVERY_ROUTE_ERRORS]
+        limit = ", ".join(
+            LIMIT_LABELS.get(name, name) for name in endpoint["rate_limit"].split(", ") if name
+        )
+        rows.append(
+            f"| `{endpoint['method']}` | `{endpoint['path']}` | {endpoint['summary']} "
+            f"| {AUTH_LABELS.get(endpoint['auth'], endpoint['auth'])} | {', '.join(success)} "
+            f"| {', '.join(errors)} | {limit} "
+            f"| {'yes' if endpoint['cached'] else ''} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    # python tools/docs_hooks.py describe final: print the folder's description as JSON.
+    if len(sys.argv) != 3 or sys.argv[1] != "describe":
+        sys.exit("usage: python tools/docs_hooks.py describe <stage folder>")
+    print(json.dumps(describe(Path(sys.argv[2]))))
