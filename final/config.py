@@ -61,6 +61,8 @@ class Config:
             "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT"),
         }
         if proxies := os.environ.get("TRUSTED_PROXIES"):
+            if not proxies.isdigit():
+                raise ConfigError(f"TRUSTED_PROXIES must be a number of proxies, not {proxies!r}")
             settings["TRUSTED_PROXIES"] = int(proxies)
         if origins := os.environ.get("CORS_ORIGINS"):
             settings["CORS_ORIGINS"] = [origin.strip() for origin in origins.split(",")]

@@ -120,6 +120,7 @@ def test_admins_still_see_a_withdrawn_book(client, admin, book):
     response = client.get(f"/books/{book['id']}", headers=admin)
     assert response.status_code == 200
     assert response.get_json()["withdrawn_at"].startswith("20")
+    assert response.get_json()["withdrawn_at"].endswith("+00:00")  # UTC, on every database
     listed = client.get("/books?include_deleted=true", headers=admin).get_json()["data"]
     assert [b["id"] for b in listed] == [book["id"]]
     assert client.get("/books?include_deleted=false", headers=admin).get_json()["data"] == []

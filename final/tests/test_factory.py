@@ -98,3 +98,9 @@ def test_health_checks_the_database(client):
     response = client.get("/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_trusted_proxies_must_be_a_number(monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "all")
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES must be a number of proxies"):
+        create_app("development")

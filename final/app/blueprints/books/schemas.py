@@ -1,5 +1,6 @@
 """What a client may send about a book, and what it gets back."""
 
+from datetime import UTC
 from functools import cache
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates
@@ -9,6 +10,15 @@ from app.extensions import ma
 from app.models import Book
 
 MAX_COPIES = 10_000
+
+
+class UTCDateTime(fields.DateTime):
+    """SQLite forgets the time zone it was given; every time here was stored in UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class BookSchema(ma.SQLAlchemyAutoSchema):
@@ -23,6 +33,7 @@ class BookSchema(ma.SQLAlchemyAutoSchema):
     )
     copies = auto_field(strict=True, validate=validate.Range(0, MAX_COPIES))
     available = fields.Integer(dump_only=True, metadata={"description": "copies not on loan"})
+    withdrawn_at = UTCDateTime(dump_only=True)
 
     @validates("title", "author", "genre", "age_category")
     def not_blank(self, value: str, data_key: str) -> None:
