@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -60,6 +61,8 @@ def create_app(config: str | Mapping | None = None) -> Flask:
 class DatabaseIdConverter(IntegerConverter):
     """`<int:...>` in a URL: an id too big for the database is a 404, not a database error."""
 
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > 2**31 - 1:
+            raise NotFound()  # no such row can exist, whatever the method
+        return number

@@ -162,9 +162,11 @@ def test_a_missing_book_is_404(client, admin, method):
     assert response.get_json()["detail"] == "Book 999 does not exist."
 
 
-def test_an_id_too_big_for_the_database_is_404(client):
-    assert client.get(f"/books/{2**31}").status_code == 404
-    assert client.get("/books/99999999999999999999999").status_code == 404
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_an_id_too_big_for_the_database_is_404(client, admin, method):
+    for book_id in (2**31, 10**22):
+        response = getattr(client, method)(f"/books/{book_id}", json=BOOK, headers=admin)
+        assert response.status_code == 404
 
 
 @pytest.mark.parametrize(
