@@ -150,6 +150,20 @@ def test_a_duplicate_book_is_409_without_the_database_message(app, client, book)
     assert count_books(app) == 1
 
 
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_an_id_too_big_for_the_database_is_404_not_500(client, method):
+    for book_id in (2**31, 10**22):
+        assert getattr(client, method)(f"/books/{book_id}", json=BOOK).status_code == 404
+
+
+@pytest.mark.parametrize("title", ["Du\x00ne", "\ud800"], ids=["NUL", "lone surrogate"])
+def test_text_a_database_cannot_store_is_400(app, client, title):
+    response = client.post("/books", json={**BOOK, "title": title})
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == "Text must be valid UTF-8 without NUL characters."
+    assert count_books(app) == 0
+
+
 def test_an_unknown_route_is_a_json_404_not_an_html_page(client):
     response = client.get("/nowhere")
     assert response.status_code == 404

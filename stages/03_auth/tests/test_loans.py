@@ -70,6 +70,11 @@ def test_a_member_cannot_lend_to_another_user(app, client, member, admin, book):
         ({"book_ids": ["1"]}, "book_ids", {"0": ["Not a valid integer."]}),
         ({"book_ids": 1}, "book_ids", "Not a valid list."),
         ({"book_ids": list(range(1, 12))}, "book_ids", "Length must be between 1 and 10."),
+        (
+            {"book_ids": [2**40]},
+            "book_ids",
+            {"0": ["Must be greater than or equal to 1 and less than or equal to 2147483647."]},
+        ),
         ({"loan_date": "2020-01-01"}, "loan_date", "Unknown field."),
     ],
 )

@@ -8,6 +8,7 @@ from app.extensions import ma
 from app.models import Loan
 
 MAX_BOOKS_PER_LOAN = 10
+ID = validate.Range(1, 2**31 - 1)  # an id the database's integer column can hold
 
 
 class LoanSchema(ma.SQLAlchemyAutoSchema):
@@ -16,10 +17,10 @@ class LoanSchema(ma.SQLAlchemyAutoSchema):
         include_fk = True  # user_id is a field like any other
         dump_only = ("id", "loan_date", "due_date", "return_date")
 
-    user_id = auto_field(required=False)  # you borrow for yourself; an admin may name a user
+    user_id = auto_field(required=False, strict=True, validate=ID)  # admins may name a user
     books = fields.List(fields.Nested(BookSchema), dump_only=True)
     book_ids = fields.List(
-        fields.Integer(strict=True),
+        fields.Integer(strict=True, validate=ID),
         required=True,
         load_only=True,
         validate=validate.Length(min=1, max=MAX_BOOKS_PER_LOAN),
