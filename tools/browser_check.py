@@ -5,7 +5,8 @@
 `mkdocs build --strict` proves the Markdown converts; only a browser proves that the navigation,
 the highlighted code, the diffs and the mermaid diagrams show up, and that no page reaches for a
 CDN (the machine and CI reach no network but the package registries). Serves site/ on 127.0.0.1
-with the standard library, drives Debian's Chromium through playwright, prints one line per page.
+with the standard library, and final/'s app for its Swagger UI at /docs (every operation listed),
+drives Debian's Chromium through playwright, prints one line per page.
 Without Chromium it skips, except in CI (CI set), where it fails.
 """
 
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
 
 from stages import chain  # tools/stages.py, next to this file
 
@@ -94,19 +96,37 @@ def site_pages(site: Path) -> list[str]:
     return sorted(page.removeprefix("./") for page in pages)
 
 
-def extra_urls() -> list[str]:
-    """Extension point: more absolute URLs to open with the same rules (all requests local,
-    none failed, no script error), plus the page-specific checks of check_extra().
+@contextmanager
+def final_docs() -> Iterator[str]:
+    """final/'s app on 127.0.0.1 (a free port, a thread, an empty in-memory database); its
+    interactive docs' URL. The page must render every operation with no request leaving."""
+    sys.path.insert(0, str(ROOT / "final"))
+    from app import create_app  # final's package: this process imports no other stage
+    from app.extensions import db
 
-    For final/'s Swagger UI at /docs: serve final/'s app on 127.0.0.1 on a free port in a thread
-    (werkzeug.serving.make_server, like serve() below does for site/) and return its /docs URL.
-    """
-    return []
+    app = create_app("testing")
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/docs/"
+    finally:
+        server.shutdown()
 
 
 def check_extra(page, url: str) -> str:
-    """Checks for an extra URL beyond the common ones; returns what it saw, for the report."""
-    return ""
+    """final/'s Swagger UI: the operations list, from /openapi.json, without a CDN."""
+    operations = page.locator(".opblock-summary")
+    try:
+        operations.first.wait_for(timeout=TIMEOUT_MS)
+    except PlaywrightError:
+        raise PageError("Swagger UI shows no operation") from None
+    paths = page.locator(".opblock-summary-path").all_text_contents()
+    if "/books/popular" not in [path.strip() for path in paths]:
+        raise PageError("Swagger UI lists no /books/popular operation")
+    return f"{operations.count()} operations in Swagger UI"
 
 
 def check_page(page, path: str, site: Path, stage_folders: set[str]) -> str:
@@ -242,7 +262,8 @@ def main() -> int:
     if not (SITE / "index.html").is_file():
         print(f"browser check: {SITE} has no index.html; build the site first (make docs)")
         return 1
-    return run(chromium, SITE, extra_urls())
+    with final_docs() as docs_url:
+        return run(chromium, SITE, [docs_url])
 
 
 if __name__ == "__main__":
