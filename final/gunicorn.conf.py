@@ -7,6 +7,10 @@ database and Redis: without REDIS_URL, each worker counts rate limits and caches
 
 import os
 
+# Served by gunicorn means production unless said otherwise: its checks refuse a missing or
+# default SECRET_KEY, where the development config would quietly sign tokens with a known key.
+os.environ.setdefault("APP_CONFIG", "production")
+
 wsgi_app = "app:create_app()"
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
