@@ -73,17 +73,23 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve `directory` on 127.0.0.1 on a free port (port 0); yield the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def running(server) -> Iterator[int]:
+    """Run an http.server or werkzeug server in a daemon thread; yield its port."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve `directory` on 127.0.0.1 on a free port (port 0); yield the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 def site_pages(site: Path) -> list[str]:
@@ -107,13 +113,8 @@ def final_docs() -> Iterator[str]:
     app = create_app("testing")
     with app.app_context():
         db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}/docs/"
-    finally:
-        server.shutdown()
+    with running(make_server("127.0.0.1", 0, app, threaded=True)) as port:
+        yield f"http://127.0.0.1:{port}/docs/"
 
 
 def check_extra(page, url: str) -> str:
