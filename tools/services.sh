@@ -4,6 +4,7 @@
 #   tools/services.sh stop
 # Needs Debian's postgresql and redis-server packages (.ci/run installs them).
 set -euo pipefail
+cd /  # the postgres user may not enter the caller's folder; every path below is absolute
 state=${SERVICES_DIR:-/tmp/library-services}
 pg_port=${TEST_PG_PORT:-54329}
 redis_port=${TEST_REDIS_PORT:-63799}
