@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DIFFS = Path("docs/generated/diffs")
 SKELETON = ("README.md", "pyproject.toml", "config.py", "app/__init__.py", "tests/conftest.py")
 # Local by-products of running a stage, never part of the lesson (they are git-ignored too).
-IGNORED_DIRS = {"__pycache__", "instance", ".pytest_cache", ".ruff_cache"}
+IGNORED_DIRS = {"__pycache__", "instance", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 IGNORED_SUFFIXES = {".pyc", ".db"}
 
 
