@@ -192,3 +192,9 @@ def test_a_wrong_method_is_a_json_405_with_allow(client):
     assert response.status_code == 405
     assert response.get_json()["title"] == "Method Not Allowed"
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+def test_deleting_a_book_erases_it_from_past_loans(client, loan, book):
+    # A hard delete rewrites history: final/ withdraws books instead (a soft delete).
+    assert client.delete(f"/books/{book['id']}").status_code == 204
+    assert client.get(f"/loans/{loan['id']}").get_json()["books"] == []

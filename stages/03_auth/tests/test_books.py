@@ -209,3 +209,9 @@ def test_only_admins_change_the_catalogue(app, client, book, member, method, pat
     assert as_member.get_json()["detail"] == "This action needs an admin account."
     assert count_books(app) == 1
     assert client.get("/books/1").get_json() == book
+
+
+def test_deleting_a_book_erases_it_from_past_loans(client, admin, member, loan, book):
+    # A hard delete rewrites history: final/ withdraws books instead (a soft delete).
+    assert client.delete(f"/books/{book['id']}", headers=admin).status_code == 204
+    assert client.get(f"/loans/{loan['id']}", headers=member).get_json()["books"] == []
