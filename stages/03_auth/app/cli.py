@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask --app app init-db` and `flask --app app seed`."""
+"""Flask CLI commands: `flask --app app init-db`, `seed` and `create-admin`."""
 
 from datetime import date
 
