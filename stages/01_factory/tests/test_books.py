@@ -33,25 +33,6 @@ def test_list_books_is_ordered_by_id(client):
     assert [book["title"] for book in response.get_json()] == ["Emma", "Beloved", "Dracula"]
 
 
-def test_list_books_pages_with_page_and_per_page(client):
-    for number in range(1, 6):
-        client.post("/books", json={**BOOK, "title": f"Volume {number}"})
-    response = client.get("/books?page=2&per_page=2")
-    assert response.status_code == 200
-    assert [book["title"] for book in response.get_json()] == ["Volume 3", "Volume 4"]
-    assert client.get("/books?page=4&per_page=2").get_json() == []
-
-
-@pytest.mark.parametrize(
-    "query", ["page=0", "page=-1", "page=abc", "per_page=0", "per_page=2.5", "page="]
-)
-def test_list_books_rejects_a_bad_page_parameter(client, query):
-    response = client.get(f"/books?{query}")
-    assert response.status_code == 400
-    assert response.mimetype == "application/problem+json"
-    assert "must be a positive integer" in response.get_json()["detail"]
-
-
 def test_replace_book(client, book):
     changed = {**BOOK, "title": "Dune Messiah", "publish_date": "1969-10-15"}
     response = client.put(f"/books/{book['id']}", json=changed)
