@@ -1,0 +1,75 @@
+"""The data model the whole course keeps: users borrow books through loans."""
+
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+
+LOAN_PERIOD = timedelta(days=14)
+
+loan_books = Table(
+    "loan_books",
+    db.metadata,
+    Column("loan_id", ForeignKey("loans.id", ondelete="CASCADE"), primary_key=True),
+    Column("book_id", ForeignKey("books.id"), primary_key=True),
+)
+
+
+class User(db.Model):
+    __tablename__ = "users"  # not "user": a reserved word in PostgreSQL
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    date_of_birth: Mapped[date | None]
+    address: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="member")
+
+    loans: Mapped[list["Loan"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def set_password(self, password: str) -> None:
+        # Only a salted hash is stored, never the password itself.
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class Book(db.Model):
+    __tablename__ = "books"
+    __table_args__ = (UniqueConstraint("title", "author"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(String(200))
+    genre: Mapped[str] = mapped_column(String(100))
+    age_category: Mapped[str] = mapped_column(String(50))
+    publish_date: Mapped[date]
+
+    loans: Mapped[list["Loan"]] = relationship(secondary=loan_books, back_populates="books")
+
+
+def default_due_date() -> date:
+    return date.today() + LOAN_PERIOD
+
+
+class Loan(db.Model):
+    __tablename__ = "loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Defaults are callables, run for each new row. `default=date.today()` would run once,
+    # at import, and stamp every loan with the day the server started.
+    loan_date: Mapped[date] = mapped_column(default=date.today)
+    due_date: Mapped[date] = mapped_column(default=default_due_date)
+    return_date: Mapped[date | None]
+
+    user: Mapped[User] = relationship(back_populates="loans")
+    books: Mapped[list[Book]] = relationship(secondary=loan_books, back_populates="loans")
