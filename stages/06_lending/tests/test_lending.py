@@ -195,14 +195,14 @@ def race(tmp_path):
         db.session.commit()
         headers = {"Authorization": f"Bearer {encode_token(admin)}"}
 
-    def at_once(*requests: tuple[str, str]) -> list[int]:
+    def at_once(*requests: tuple) -> list[int]:
         start = threading.Barrier(len(requests))
         statuses = []
 
-        def send(method: str, path: str):
+        def send(method: str, path: str, body: dict | None = None):
             client = app.test_client()
             start.wait()
-            statuses.append(getattr(client, method)(path, headers=headers).status_code)
+            statuses.append(getattr(client, method)(path, json=body, headers=headers).status_code)
 
         threads = [threading.Thread(target=send, args=request) for request in requests]
         for thread in threads:
@@ -241,3 +241,9 @@ def test_many_deletes_of_one_active_loan_at_once_give_the_copies_back_once(race)
     assert at_once(*[("delete", "/loans/1")] * 6) == [204] + [404] * 5
     with app.app_context():
         assert db.session.get(Book, 1).on_loan == 0
+
+
+def test_many_borrowers_of_the_last_copy_at_once_exactly_one_wins(race):
+    _, at_once = race
+    at_once(("post", "/loans/1/return"))
+    assert at_once(*[("post", "/loans", {"book_ids": [1]})] * 8) == [201] + [409] * 7

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -172,3 +173,20 @@ def test_a_returned_loan_cannot_change(app, client, member, loan, book, second_b
     response = getattr(client, method)(f"/loans/{loan['id']}/books/{book_id}", headers=member)
     assert response.status_code == 409
     assert response.get_json()["detail"] == f"Loan {loan['id']} was returned; it cannot change."
+
+
+def test_loans_by_status(client, member, book, second_book):
+    with time_machine.travel(date.today() - timedelta(days=30), tick=False):
+        overdue = client.post("/loans", json={"book_ids": [book["id"]]}, headers=member).get_json()
+    returned = client.post("/loans", json={"book_ids": [second_book["id"]]}, headers=member)
+    client.post(f"/loans/{returned.get_json()['id']}/return", headers=member)
+
+    def ids(status):
+        response = client.get(f"/loans?status={status}", headers=member)
+        return [item["id"] for item in response.get_json()["data"]]
+
+    assert ids("active") == ids("overdue") == [overdue["id"]]
+    assert ids("returned") == [returned.get_json()["id"]]
+    bad = client.get("/loans?status=lost", headers=member)
+    assert bad.status_code == 400
+    assert bad.get_json()["errors"] == {"status": ["Must be one of: active, returned, overdue."]}
