@@ -3,16 +3,7 @@
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    String,
-    Table,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -53,10 +44,22 @@ class User(db.Model):
         return check_password_hash(self.password_hash, password)
 
 
+IN_CATALOGUE = text("withdrawn_at IS NULL")
+
+
+def unique_in_catalogue(name: str, *columns: str) -> Index:
+    """Unique among the books still in the catalogue: a withdrawn book frees its title and ISBN.
+    A partial index, which SQLite and PostgreSQL both have."""
+    return Index(
+        name, *columns, unique=True, sqlite_where=IN_CATALOGUE, postgresql_where=IN_CATALOGUE
+    )
+
+
 class Book(db.Model):
     __tablename__ = "books"
     __table_args__ = (
-        UniqueConstraint("title", "author"),
+        unique_in_catalogue("uq_books_title_author", "title", "author"),
+        unique_in_catalogue("uq_books_isbn", "isbn"),
         # The database itself refuses to lend a copy that is not there.
         CheckConstraint(
             "copies >= 0 AND on_loan >= 0 AND on_loan <= copies", name="copies_on_loan"
@@ -69,9 +72,9 @@ class Book(db.Model):
     genre: Mapped[str] = mapped_column(String(100))
     age_category: Mapped[str] = mapped_column(String(50))
     publish_date: Mapped[date]
-    isbn: Mapped[str | None] = mapped_column(String(17), unique=True)
+    isbn: Mapped[str | None] = mapped_column(String(17))
     copies: Mapped[int] = mapped_column(default=1)
-    # Copies out on active loans, changed only by a conditional UPDATE (see loans/routes.py).
+    # Copies out on active loans, changed only by conditional UPDATEs in app/lending.py.
     on_loan: Mapped[int] = mapped_column(default=0)
     # Soft delete: a withdrawn book leaves the catalogue but stays in the loan history.
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

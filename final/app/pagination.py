@@ -26,11 +26,12 @@ def reject_unknown_parameters(*allowed: str) -> None:
         raise InvalidQuery({name: ["Unknown parameter."] for name in sorted(unknown)})
 
 
-def page_url(page: int) -> str:
-    """This request's URL with another page number: filters, sort and fields carry over."""
+def page_url(page: int, per_page: int) -> str:
+    """This request's absolute URL with another page: filters, sort and fields carry over, and
+    per_page is the size actually used (a clamped 500 links on as 100)."""
     args = request.args.to_dict(flat=False)
-    args["page"] = [str(page)]
-    return f"{request.path}?{urlencode(args, doseq=True)}"
+    args.update(per_page=[str(per_page)], page=[str(page)])
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"
 
 
 def paginate(query: Select, schema: Schema) -> dict:
@@ -42,10 +43,10 @@ def paginate(query: Select, schema: Schema) -> dict:
         "data": schema.dump(result.items, many=True),
         "meta": {"page": page, "per_page": per_page, "total": result.total, "pages": result.pages},
         "links": {
-            "self": page_url(page),
-            "first": page_url(1),
-            "prev": page_url(min(page - 1, last)) if page > 1 else None,
-            "next": page_url(page + 1) if page < result.pages else None,
-            "last": page_url(last),
+            "self": page_url(page, per_page),
+            "first": page_url(1, per_page),
+            "prev": page_url(min(page - 1, last), per_page) if page > 1 else None,
+            "next": page_url(page + 1, per_page) if page < result.pages else None,
+            "last": page_url(last, per_page),
         },
     }

@@ -167,3 +167,16 @@ def loan(client, member, book):
     response = client.post("/loans", json={"book_ids": [book["id"]]}, headers=member)
     assert response.status_code == 201
     return response.get_json()
+
+
+@pytest.fixture
+def shelf(client, admin):
+    """Five books, by id: Dune, Dune Messiah, Emma, 50% Off, Anna_Karenina."""
+    books = [
+        BOOK,
+        {**BOOK, "title": "Dune Messiah", "copies": 3},
+        {**BOOK, "title": "Emma", "author": "Jane Austen", "copies": 3},
+        {**BOOK, "title": "50% Off", "author": "Ann Onymous"},
+        {**BOOK, "title": "Anna_Karenina", "author": "Leo Tolstoy"},
+    ]
+    return [client.post("/books", json=book, headers=admin).get_json() for book in books]

@@ -1,18 +1,15 @@
-"""The catalogue: list, filter, search, rank, read, create, replace, update and withdraw books."""
+"""The catalogue: list, filter, search, rank, read, create, replace, update, withdraw, restore."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import abort, request, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.exceptions import Forbidden
 
+from app import lending
 from app.auth import admin_required, is_admin, token_optional
 from app.blueprints.books import books_bp
-from app.blueprints.books.schemas import (
-    book_schema,
-    popular_books_schema,
-    sparse_book_schema,
-)
+from app.blueprints.books.schemas import book_schema, popular_books_schema, sparse_book_schema
 from app.caching import invalidate, key_prefix
 from app.errors import InvalidQuery
 from app.extensions import cache, db, write_limit
@@ -186,7 +183,7 @@ def create_book():
     db.session.add(book)
     db.session.commit()
     invalidate("books")
-    return book_schema.dump(book), 201, {"Location": url_for(".get_book", book_id=book.id)}
+    return book_schema.jsonify(book), 201, {"Location": url_for(".get_book", book_id=book.id)}
 
 
 @books_bp.get("/<int:book_id>")
@@ -201,7 +198,7 @@ def get_book(book_id: int):
       responses:
         200: {content: {application/json: {schema: Book}}}
     """
-    return book_schema.dump(get_book_or_404(book_id))
+    return book_schema.jsonify(get_book_or_404(book_id))
 
 
 @books_bp.route("/<int:book_id>", methods=["PUT", "PATCH"])
@@ -224,16 +221,18 @@ def update_book(book_id: int):
         200: {content: {application/json: {schema: Book}}}
     """
     book = get_book_or_404(book_id)
+    # PUT replaces the book, so every field is required; PATCH changes only the fields sent.
     changes = book_schema.load(request.get_json(), partial=request.method == "PATCH")
     if request.method == "PUT":  # a replacement: optional fields not sent go back to defaults
         changes = {"isbn": None, "copies": 1, **changes}
+    # The check gives a clear message; the database's CHECK constraint holds it under races.
     if changes.get("copies", book.copies) < book.on_loan:
         abort(409, f"{book.on_loan} copies of book {book_id} are on loan; keep at least that many.")
     for field, value in changes.items():
         setattr(book, field, value)
     db.session.commit()
     invalidate("books")  # a changed book is never served stale
-    return book_schema.dump(book)
+    return book_schema.jsonify(book)
 
 
 @books_bp.delete("/<int:book_id>")
@@ -248,10 +247,24 @@ def delete_book(book_id: int):
       responses:
         204: {description: Withdrawn}
     """
-    book = get_book_or_404(book_id)
-    if book.withdrawn_at is not None:
-        abort(404, f"Book {book_id} was already withdrawn.")
-    book.withdrawn_at = datetime.now(UTC)
-    db.session.commit()
+    lending.withdraw_book(get_book_or_404(book_id))
     invalidate("books")
     return "", 204
+
+
+@books_bp.post("/<int:book_id>/restore")
+@write_limit
+@admin_required
+def restore_book(book_id: int):
+    """Bring a withdrawn book back, unless an identical one was catalogued meanwhile.
+    ---
+    post:
+      tags: [books]
+      summary: Restore a withdrawn book (admin)
+      responses:
+        200: {content: {application/json: {schema: Book}}}
+    """
+    book = get_book_or_404(book_id)
+    lending.restore_book(book)
+    invalidate("books")
+    return book_schema.jsonify(book)

@@ -3,10 +3,11 @@
 from datetime import date
 
 from flask import abort, g, request, url_for
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
+from app import lending
 from app.auth import ADMIN, admin_required, token_required
 from app.blueprints.loans import loans_bp
 from app.blueprints.loans.schemas import loan_schema
@@ -38,42 +39,10 @@ def get_book_or_404(book_id: int) -> Book:
     return book
 
 
-def take_copy(book_id: int) -> None:
-    """Take one copy of the book, or answer 409 if none is left.
-
-    One conditional UPDATE, not "read the count, then write": the database checks and takes the
-    copy in one step, so when many clients borrow the last copy at once, exactly one gets it.
-    """
-    taken = db.session.execute(
-        update(Book)
-        .where(Book.id == book_id, Book.on_loan < Book.copies)
-        .values(on_loan=Book.on_loan + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        db.session.rollback()
-        abort(409, f"No copy of book {book_id} is available.")
-
-
-def give_back_copy(book_id: int) -> None:
-    db.session.execute(
-        update(Book)
-        .where(Book.id == book_id)
-        .values(on_loan=Book.on_loan - 1)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def changed(loan: Loan) -> dict:
-    """Commit a change to a loan; availability and popularity change with it."""
-    db.session.commit()
+def changed(loan: Loan):
+    """Availability and popularity change with every loan: the cached catalogue starts anew."""
     invalidate("books")
-    return loan_schema.dump(loan)
-
-
-def check_active(loan: Loan) -> None:
-    if loan.return_date is not None:
-        abort(409, f"Loan {loan.id} was returned; it cannot change.")
+    return loan_schema.jsonify(loan)
 
 
 @loans_bp.post("")
@@ -96,18 +65,8 @@ def create_loan():
     if user_id != g.current_user.id and g.current_user.role != ADMIN:
         raise Forbidden("Only an admin can lend books to another user.")
     user = db.get_or_404(User, user_id, description=f"User {user_id} does not exist.")
-    book_ids = sorted(data["book_ids"])  # one lock order for every transaction: no deadlocks
-    books = db.session.scalars(
-        select(Book).where(Book.id.in_(book_ids), Book.withdrawn_at.is_(None))
-    ).all()
-    if missing := set(book_ids) - {book.id for book in books}:
-        abort(404, f"Books do not exist: {sorted(missing)}.")
-    for book_id in book_ids:
-        take_copy(book_id)
-    loan = Loan(user=user, books=books)
-    db.session.add(loan)
-    body = changed(loan)
-    return body, 201, {"Location": url_for(".get_loan", loan_id=loan.id)}
+    loan = lending.borrow(user, data["book_ids"])
+    return changed(loan), 201, {"Location": url_for(".get_loan", loan_id=loan.id)}
 
 
 @loans_bp.get("")
@@ -151,7 +110,7 @@ def get_loan(loan_id: int):
       responses:
         200: {content: {application/json: {schema: Loan}}}
     """
-    return loan_schema.dump(get_loan_or_404(loan_id))
+    return loan_schema.jsonify(get_loan_or_404(loan_id))
 
 
 @loans_bp.post("/<int:loan_id>/return")
@@ -167,10 +126,7 @@ def return_loan(loan_id: int):
         200: {content: {application/json: {schema: Loan}}}
     """
     loan = get_loan_or_404(loan_id)
-    check_active(loan)
-    loan.return_date = date.today()
-    for book in loan.books:
-        give_back_copy(book.id)
+    lending.return_loan(loan)
     return changed(loan)
 
 
@@ -187,12 +143,7 @@ def add_book_to_loan(loan_id: int, book_id: int):
         200: {content: {application/json: {schema: Loan}}}
     """
     loan = get_loan_or_404(loan_id)
-    book = get_book_or_404(book_id)
-    check_active(loan)
-    if book in loan.books:
-        abort(409, f"Book {book_id} is already on loan {loan_id}.")
-    take_copy(book_id)
-    loan.books.append(book)
+    lending.add_book(loan, get_book_or_404(book_id))
     return changed(loan)
 
 
@@ -209,12 +160,7 @@ def remove_book_from_loan(loan_id: int, book_id: int):
         200: {content: {application/json: {schema: Loan}}}
     """
     loan = get_loan_or_404(loan_id)
-    check_active(loan)
-    book = next((book for book in loan.books if book.id == book_id), None)
-    if book is None:
-        abort(404, f"Book {book_id} is not on loan {loan_id}.")
-    give_back_copy(book_id)
-    loan.books.remove(book)
+    lending.remove_book(loan, book_id)
     return changed(loan)
 
 
@@ -230,11 +176,6 @@ def delete_loan(loan_id: int):
       responses:
         204: {description: Deleted}
     """
-    loan = get_loan_or_404(loan_id)
-    if loan.return_date is None:
-        for book in loan.books:
-            give_back_copy(book.id)
-    db.session.delete(loan)
-    db.session.commit()
+    lending.delete_loan(get_loan_or_404(loan_id))
     invalidate("books")
     return "", 204

@@ -5,9 +5,9 @@ from marshmallow_sqlalchemy import auto_field
 
 from app.blueprints.books.schemas import BookSchema
 from app.extensions import ma
+from app.lending import MAX_BOOKS_PER_LOAN
 from app.models import Loan
 
-MAX_BOOKS_PER_LOAN = 10
 ID = validate.Range(1, 2**31 - 1)  # an id the database's integer column can hold
 
 
@@ -33,3 +33,4 @@ class LoanSchema(ma.SQLAlchemyAutoSchema):
 
 
 loan_schema = LoanSchema()
+loans_schema = LoanSchema(many=True)

@@ -1,10 +1,11 @@
 """Users: register, log in, manage your own profile; admins manage everyone."""
 
-from flask import abort, current_app, g, request, url_for
+from flask import current_app, g, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import lending
 from app.auth import ADMIN, AuthError, admin_required, encode_token, token_required
 from app.blueprints.users import users_bp
 from app.blueprints.users.schemas import admin_user_schema, login_schema, user_schema
@@ -29,15 +30,6 @@ def apply_changes(user: User, changes: dict) -> None:
         setattr(user, field, value)
 
 
-def delete_account(user: User) -> None:
-    # Books still out must come back first: their copies are counted as on loan.
-    if any(loan.return_date is None for loan in user.loans):
-        abort(409, "This account has books on loan; return them before deleting it.")
-    db.session.delete(user)  # the returned loans go too (cascade)
-    db.session.commit()
-    forget(user_key(user.id))
-
-
 @users_bp.post("")
 @write_limit
 def register():
@@ -58,7 +50,7 @@ def register():
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
-    return user_schema.dump(user), 201, {"Location": url_for(".get_user", user_id=user.id)}
+    return user_schema.jsonify(user), 201, {"Location": url_for(".get_user", user_id=user.id)}
 
 
 @users_bp.post("/login")
@@ -119,7 +111,7 @@ def get_me():
       responses:
         200: {content: {application/json: {schema: User}}}
     """
-    return user_schema.dump(g.current_user)
+    return user_schema.jsonify(g.current_user)
 
 
 @users_bp.patch("/me")
@@ -138,7 +130,7 @@ def update_me():
     apply_changes(g.current_user, user_schema.load(request.get_json(), partial=True))
     db.session.commit()
     forget(user_key(g.current_user.id))
-    return user_schema.dump(g.current_user)
+    return user_schema.jsonify(g.current_user)
 
 
 @users_bp.delete("/me")
@@ -153,13 +145,15 @@ def delete_me():
       responses:
         204: {description: Deleted}
     """
-    delete_account(g.current_user)
+    lending.delete_account(g.current_user)
+    forget(user_key(g.current_user.id))
     return "", 204
 
 
 @users_bp.get("/<int:user_id>")
 @token_required
 def get_user(user_id: int):
+    # Decided before the lookup, so a member learns nothing about other ids.
     """An account: admins read any, members only their own.
     ---
     get:
@@ -168,10 +162,9 @@ def get_user(user_id: int):
       responses:
         200: {content: {application/json: {schema: User}}}
     """
-    # Decided before the lookup, so a member learns nothing about other ids.
     if g.current_user.role != ADMIN and g.current_user.id != user_id:
         raise Forbidden("You can only read your own account.")
-    return user_schema.dump(get_user_or_404(user_id))
+    return user_schema.jsonify(get_user_or_404(user_id))
 
 
 @users_bp.patch("/<int:user_id>")
@@ -188,10 +181,13 @@ def update_user(user_id: int):
         200: {content: {application/json: {schema: User}}}
     """
     user = get_user_or_404(user_id)
-    apply_changes(user, admin_user_schema.load(request.get_json(), partial=True))
+    changes = admin_user_schema.load(request.get_json(), partial=True)
+    if changes.get("role", ADMIN) != ADMIN:
+        lending.keep_an_admin(user)
+    apply_changes(user, changes)
     db.session.commit()
     forget(user_key(user_id))
-    return admin_user_schema.dump(user)
+    return admin_user_schema.jsonify(user)
 
 
 @users_bp.delete("/<int:user_id>")
@@ -206,5 +202,6 @@ def delete_user(user_id: int):
       responses:
         204: {description: Deleted}
     """
-    delete_account(get_user_or_404(user_id))
+    lending.delete_account(get_user_or_404(user_id))
+    forget(user_key(user_id))
     return "", 204
