@@ -27,6 +27,9 @@ def make_stage(tmp_path):
             if text is not None:  # None leaves a skeleton file out
                 (folder / path).parent.mkdir(parents=True, exist_ok=True)
                 (folder / path).write_text(text)
+        for material in (f"docs/stages/{name}.md", f"notebooks/{name}.ipynb"):
+            (tmp_path / material).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / material).write_text("{}")  # the page and notebook every stage has
         return folder
 
     return make

@@ -220,4 +220,28 @@ def test_check_writes_nothing(tmp_path, make_stage, capsys):
     make_stage("02_blueprints", {"config.py": "SECRET_KEY = None\n"})
     code, _ = check(tmp_path, capsys)
     assert code == 0
-    assert not (tmp_path / "docs").exists()
+    assert not (tmp_path / "docs" / "generated").exists()
+
+
+def test_a_stage_without_its_page_or_notebook_is_reported(tmp_path, make_stage, capsys):
+    make_stage("01_factory")
+    make_stage("02_blueprints")
+    (tmp_path / "notebooks" / "02_blueprints.ipynb").unlink()
+    (tmp_path / "docs" / "stages" / "01_factory.md").unlink()
+    code, out = check(tmp_path, capsys)
+    assert code == 1
+    assert "problem: 01_factory: missing docs/stages/01_factory.md" in out
+    assert "problem: 02_blueprints: missing notebooks/02_blueprints.ipynb" in out
+
+
+def test_a_step_over_the_line_limit_is_reported(tmp_path, make_stage, capsys, monkeypatch):
+    monkeypatch.setattr(stages, "MAX_CHANGED_LINES", 3)
+    make_stage("01_factory")
+    make_stage("02_blueprints", {"app/extra.py": "a = 1\nb = 2\nc = 3\nd = 4\n"})
+    code, out = check(tmp_path, capsys)
+    assert code == 1
+    assert "problem: 01_factory -> 02_blueprints: 4 changed lines, over 3" in out
+    monkeypatch.setitem(stages.OVER_THE_LIMIT, "02_blueprints", "a test's reason")
+    code, out = check(tmp_path, capsys)
+    assert code == 0
+    assert "allowed for now: 01_factory -> 02_blueprints: 4 changed lines" in out

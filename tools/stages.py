@@ -1,7 +1,8 @@
 """The stage chain: stages/01_factory -> stages/02_... -> final, checked and diffed.
 
     python tools/stages.py diff      # write docs/generated/diffs/<newer>.diff and .stat.md
-    python tools/stages.py --check   # skeleton in every stage, no formatting churn, diffs build
+    python tools/stages.py --check   # skeleton, notebook and page for every stage, no formatting
+                                     # churn, each neighbouring diff under MAX_CHANGED_LINES
 
 Each stage is its predecessor plus one pattern, so the diff between neighbours is the lesson. The
 check keeps that diff honest: a file that only changed its formatting would be noise in the lesson.
@@ -25,6 +26,12 @@ SKELETON = ("README.md", "pyproject.toml", "config.py", "app/__init__.py", "test
 # Local by-products of running a stage, never part of the lesson (they are git-ignored too).
 IGNORED_DIRS = {"__pycache__", "instance", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 IGNORED_SUFFIXES = {".pyc", ".db"}
+# One pattern per step: a longer diff is two lessons. Both sides of the diff count.
+MAX_CHANGED_LINES = 1000
+# Steps allowed over the limit for now, each with its reason (printed on every check).
+OVER_THE_LIMIT = {
+    "final": "every production pattern in one step; splitting it in two is open work",
+}
 
 
 def chain(root: Path) -> list[Path]:
@@ -86,6 +93,10 @@ class PairDiff:
     @property
     def text(self) -> str:
         return "".join(change.diff for change in self.changes)
+
+    @property
+    def changed_lines(self) -> int:
+        return sum(change.added + change.removed for change in self.changes)
 
     @property
     def summary(self) -> str:
@@ -177,6 +188,25 @@ def skeleton_problems(folder: Path) -> list[str]:
     ]
 
 
+def materials_problems(root: Path, folder: Path) -> list[str]:
+    """Every stage is taught by a page and walked through in a notebook."""
+    wanted = (f"docs/stages/{folder.name}.md", f"notebooks/{folder.name}.ipynb")
+    return [f"{folder.name}: missing {path}" for path in wanted if not (root / path).is_file()]
+
+
+def size_problems(pair: "PairDiff") -> list[str]:
+    if pair.changed_lines <= MAX_CHANGED_LINES:
+        return []
+    message = (
+        f"{pair.older.name} -> {pair.newer.name}: {pair.changed_lines} changed lines, over "
+        f"{MAX_CHANGED_LINES}: one pattern per step"
+    )
+    if reason := OVER_THE_LIMIT.get(pair.newer.name):
+        print(f"allowed for now: {message} ({reason})")
+        return []
+    return [message]
+
+
 def churn_problems(older: Path, newer: Path) -> list[str]:
     problems = []
     for path in sorted(set(stage_files(older)) & set(stage_files(newer))):
@@ -223,6 +253,7 @@ def check(root: Path) -> int:
         print(f"no stage folders found under {root}/stages")
         return 1
     problems = [problem for folder in folders for problem in skeleton_problems(folder)]
+    problems += [problem for folder in folders for problem in materials_problems(root, folder)]
     for older, newer in zip(folders, folders[1:], strict=False):
         problems += churn_problems(older, newer)
     try:
@@ -236,6 +267,7 @@ def check(root: Path) -> int:
         print(f"{folders[0].name}: the first stage, nothing to compare yet")
     for pair in pairs:
         print(pair.summary)
+        problems += size_problems(pair)
     for problem in problems:
         print(f"problem: {problem}")
     if problems:
