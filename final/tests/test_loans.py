@@ -127,9 +127,10 @@ def test_members_list_their_own_loans_and_admins_all(client, loan, grace, admin,
     assert [item["id"] for item in everyone] == [loan["id"], graces.get_json()["id"]]
 
 
-def test_loans_by_status(app, client, member, book, second_book):
+def test_loans_by_status(app, client, auth, member, book, second_book):
     with time_machine.travel(date.today() - timedelta(days=30), tick=False):
-        overdue = client.post("/loans", json={"book_ids": [book["id"]]}, headers=member)
+        then = auth.headers()  # today's token would be issued in the future: refused
+        overdue = client.post("/loans", json={"book_ids": [book["id"]]}, headers=then)
     active = client.post("/loans", json={"book_ids": [second_book["id"]]}, headers=member)
     client.post(f"/loans/{active.get_json()['id']}/return", headers=member)
     returned_id, overdue_id = active.get_json()["id"], overdue.get_json()["id"]
