@@ -3,6 +3,8 @@
 A token is signed with the app's SECRET_KEY (HS256) and carries the user's id (`sub`), when it
 was issued (`iat`), when it expires (`exp`) and the user's role (for clients to read). What a
 user may do is decided by the role stored in the database, so a role change takes effect at once.
+It also carries the user's `token_version` (`ver`): a logout or a new password raises it in the
+database, which ends every earlier token at once, in every worker.
 
 The only module that imports python-jose: to change libraries, rewrite encode_token() and the
 jwt.decode() call in user_from_token().
@@ -37,6 +39,7 @@ def encode_token(user: User) -> str:
         "sub": str(user.id),  # the JWT spec wants a string subject
         "iat": now,
         "exp": now + current_app.config["TOKEN_LIFETIME"],
+        "ver": user.token_version,  # a logout or a new password raises it: this token ends
         "role": user.role,
     }
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM)
@@ -58,6 +61,8 @@ def user_from_token(token: str) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise AuthError("The token's user no longer exists.")
+    if claims.get("ver") != user.token_version:
+        raise AuthError("The token was revoked by a logout or a password change.")
     return user
 
 

@@ -15,6 +15,7 @@ from app.models import User
 from tests.conftest import USER
 
 CREDENTIALS = {"email": USER["email"], "password": USER["password"]}
+REVOKED = "The token was revoked by a logout or a password change."
 RSA_PUBLIC_KEY, RSA_PRIVATE_KEY = rsa.newkeys(1024)  # small and fast: its size plays no part
 JWE = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVydGV4dA.dGFn"  # encrypted: 5 parts
 
@@ -31,6 +32,7 @@ def test_the_token_says_who_what_and_until_when(app, client, user):
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))  # signed, not secret
     assert claims["sub"] == str(user["id"])  # a string, as the JWT spec requires
     assert claims["role"] == "member"
+    assert claims["ver"] == 0  # the user's token version: a logout raises it
     assert claims["exp"] - claims["iat"] == 3600
 
 
@@ -96,6 +98,7 @@ def from_now(seconds: int) -> datetime:
 def claims_for(user_id: int, **changes) -> dict:
     now = datetime.now(UTC)
     claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(hours=1), "role": "member"}
+    claims["ver"] = 0  # the version of a user who never logged out nor changed password
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
@@ -164,6 +167,9 @@ BAD_AUTHORIZATION = {
     "sub a list": lambda app, uid: (
         "Bearer " + sign(claims_for(uid, sub=[str(uid)]), app.config["SECRET_KEY"])
     ),
+    "token version missing": lambda app, uid: (
+        "Bearer " + sign(claims_for(uid, ver=None), app.config["SECRET_KEY"])
+    ),
     "sub of no user": lambda app, uid: "Bearer " + sign(claims_for(999), app.config["SECRET_KEY"]),
     "forged admin role, another key": lambda app, uid: (
         "Bearer " + sign(claims_for(uid, role="admin"), "y" * 40)
@@ -196,6 +202,36 @@ def test_an_expired_token_is_401_not_403(app, client, user):
     response = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.get_json()["detail"] == "The token is invalid or has expired."
+
+
+def test_logout_ends_every_token_of_the_caller(client, auth, member):
+    other_device = auth.headers()  # the same member, logged in twice
+    response = client.post("/users/logout", headers=member)
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    refused = [client.get("/users/me", headers=headers) for headers in (member, other_device)]
+    assert [(r.status_code, r.get_json()["detail"]) for r in refused] == [(401, REVOKED)] * 2
+    # A login in the same second as the logout still works: versions, not timestamps.
+    response = client.get("/users/me", headers=auth.headers())
+    assert response.status_code == 200
+    assert response.get_json()["email"] == "ada@example.com"
+
+
+@pytest.mark.parametrize("by_admin", [False, True])
+def test_a_new_password_ends_every_earlier_token(client, auth, member, admin, by_admin):
+    user_id = client.get("/users/me", headers=member).get_json()["id"]
+    url, headers = (f"/users/{user_id}", admin) if by_admin else ("/users/me", member)
+    response = client.patch(url, json={"password": "a brand new passphrase"}, headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["email"] == "ada@example.com"
+    refused = client.get("/users/me", headers=member)
+    assert refused.status_code == 401
+    assert refused.get_json()["detail"] == REVOKED
+    token = auth.login(password="a brand new passphrase").get_json()["token"]
+    response = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json()["id"] == user_id
+    assert client.get("/users", headers=admin).status_code == 200  # other users' tokens live on
 
 
 def test_only_app_auth_imports_the_jwt_library():
