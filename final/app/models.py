@@ -32,6 +32,8 @@ class User(db.Model):
     date_of_birth: Mapped[date | None]
     address: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20), default="member")
+    # Every token carries the version it was issued under (app/auth.py); raising it ends them all.
+    token_version: Mapped[int] = mapped_column(default=0)
 
     loans: Mapped[list["Loan"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -39,6 +41,12 @@ class User(db.Model):
         # Only a salted hash is stored, never the password itself.
         method = current_app.config["PASSWORD_HASH_METHOD"]
         self.password_hash = generate_password_hash(password, method=method)
+        if self.id is not None:  # a new password for an existing account ends its old tokens
+            self.revoke_tokens()
+
+    def revoke_tokens(self) -> None:
+        # SET token_version = token_version + 1, in the UPDATE: no stale read, no lost update.
+        self.token_version = User.token_version + 1
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

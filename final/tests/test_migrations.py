@@ -1,7 +1,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app import create_app
 from app.extensions import db
@@ -32,6 +32,23 @@ def test_the_migrations_go_down_as_well_as_up(tmp_path):
         assert {"users", "books", "loans", "loan_books"} <= set(
             inspect(db.engine).get_table_names()
         )
+
+
+def test_accounts_made_before_0002_get_token_version_0(tmp_path):
+    app = create_app(
+        {"APP_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/v.db"}
+    )
+    with app.app_context():
+        upgrade(revision="0001")
+        db.session.execute(
+            text(
+                "INSERT INTO users (first_name, last_name, email, password_hash, role) "
+                "VALUES ('Ada', 'Lovelace', 'ada@example.com', 'not a real hash', 'member')"
+            )
+        )
+        db.session.commit()
+        upgrade()
+        assert db.session.scalar(text("SELECT token_version FROM users")) == 0
 
 
 def test_init_db_runs_the_migrations(tmp_path):

@@ -63,6 +63,7 @@ def test_a_duplicate_email_is_409_and_writes_nothing(app, client, user):
         ({"role": "admin"}, "role", "Unknown field."),  # mass assignment: refused, not applied
         ({"id": 99}, "id", "Unknown field."),
         ({"password_hash": "x"}, "password_hash", "Unknown field."),
+        ({"token_version": 0}, "token_version", "Unknown field."),  # would revive old tokens
     ],
 )
 def test_register_with_an_invalid_field_is_400_and_writes_nothing(

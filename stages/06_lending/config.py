@@ -60,6 +60,8 @@ class Config:
     @classmethod
     def check(cls, config: dict) -> None:
         """Refuse to start with settings that are unsafe in this environment."""
+        if not config.get("SECRET_KEY"):  # HMAC accepts an empty key: anyone could sign tokens
+            raise ConfigError("SECRET_KEY is empty. Set one, or leave it unset outside production.")
 
 
 class DevelopmentConfig(Config):

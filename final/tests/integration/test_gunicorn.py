@@ -48,6 +48,18 @@ def test_a_write_through_one_worker_refreshes_every_workers_cache(serve, tokens)
     assert set(at_once([read] * 12)) == {"Dune (revised)"}
 
 
+def test_a_logout_through_one_worker_ends_the_token_in_every_worker(serve, tokens):
+    server = serve(workers=4)
+    token = tokens(1)[0]
+    me = lambda: server.request("GET", "/users/me", token=token)  # noqa: E731
+    assert {response.status for response in at_once([me] * 12)} == {200}
+    assert server.request("POST", "/users/logout", token=token).status == 204
+    refused = at_once([me] * 12)  # whichever workers serve them, even with /users/me cached
+    assert {(response.status, response.body["detail"]) for response in refused} == {
+        (401, "The token was revoked by a logout or a password change.")
+    }
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_twenty_members_borrowing_the_last_copy_at_once_exactly_one_wins(
     serve, tokens, database_url

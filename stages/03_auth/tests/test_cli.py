@@ -79,6 +79,7 @@ def test_create_admin_promotes_an_existing_user(app, runner):
         ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
         assert ada.role == "admin"
         assert ada.check_password("a long passphrase")
+        assert ada.token_version == 1  # the new password ended her old tokens
         assert db.session.scalar(select(func.count(User.id))) == len(USERS)
 
 

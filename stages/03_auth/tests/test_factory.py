@@ -73,6 +73,12 @@ def test_production_refuses_a_missing_default_or_short_secret(monkeypatch, secre
         create_app("production")
 
 
+@pytest.mark.parametrize("name", ["development", "testing"])
+def test_no_environment_signs_tokens_with_an_empty_secret(name):
+    with pytest.raises(ConfigError, match="SECRET_KEY is empty"):
+        create_app({"APP_CONFIG": name, "SECRET_KEY": ""})
+
+
 def test_production_refuses_to_start_without_a_database_url(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)

@@ -3,6 +3,11 @@
 A token is signed with the app's SECRET_KEY (HS256) and carries the user's id (`sub`), when it
 was issued (`iat`), when it expires (`exp`) and the user's role (for clients to read). What a
 user may do is decided by the role stored in the database, so a role change takes effect at once.
+It also carries the user's `token_version` (`ver`): a logout or a new password raises it in the
+database, which ends every earlier token at once, in every worker.
+
+The only module that imports python-jose: to change libraries, rewrite encode_token() and the
+jwt.decode() call in user_from_token().
 """
 
 from datetime import UTC, datetime
@@ -18,6 +23,7 @@ from app.models import User
 
 ALGORITHM = "HS256"
 ADMIN = "admin"
+CLOCK_SKEW = 10  # seconds a token's `iat` may be ahead of this server's clock
 
 
 class AuthError(Unauthorized):
@@ -33,6 +39,7 @@ def encode_token(user: User) -> str:
         "sub": str(user.id),  # the JWT spec wants a string subject
         "iat": now,
         "exp": now + current_app.config["TOKEN_LIFETIME"],
+        "ver": user.token_version,  # a logout or a new password raises it: this token ends
         "role": user.role,
     }
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM)
@@ -46,11 +53,16 @@ def user_from_token(token: str) -> User:
             algorithms=[ALGORITHM],  # exactly one: refuses "none", HS512 and friends
             options={"require_exp": True, "require_iat": True, "require_sub": True},
         )
-        user = db.session.get(User, int(claims["sub"]))
-    except (JWTError, ValueError):  # bad signature, expired, malformed, sub not a number...
+        user_id, issued_at = int(claims["sub"]), int(claims["iat"])
+    except (JWTError, ValueError, TypeError):  # bad signature, expired, sub not a number...
         raise AuthError("The token is invalid or has expired.") from None
+    if issued_at > datetime.now(UTC).timestamp() + CLOCK_SKEW:  # a clock far ahead, or a stolen key
+        raise AuthError("The token is invalid or has expired.")
+    user = db.session.get(User, user_id)
     if user is None:
         raise AuthError("The token's user no longer exists.")
+    if claims.get("ver") != user.token_version:
+        raise AuthError("The token was revoked by a logout or a password change.")
     return user
 
 

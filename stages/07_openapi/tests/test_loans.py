@@ -175,9 +175,10 @@ def test_a_returned_loan_cannot_change(app, client, member, loan, book, second_b
     assert response.get_json()["detail"] == f"Loan {loan['id']} was returned; it cannot change."
 
 
-def test_loans_by_status(client, member, book, second_book):
+def test_loans_by_status(client, auth, member, book, second_book):
     with time_machine.travel(date.today() - timedelta(days=30), tick=False):
-        overdue = client.post("/loans", json={"book_ids": [book["id"]]}, headers=member).get_json()
+        then = auth.headers()  # a token of that day: today's would be issued in the future
+        overdue = client.post("/loans", json={"book_ids": [book["id"]]}, headers=then).get_json()
     returned = client.post("/loans", json={"book_ids": [second_book["id"]]}, headers=member)
     client.post(f"/loans/{returned.get_json()['id']}/return", headers=member)
 

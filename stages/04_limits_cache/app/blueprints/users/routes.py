@@ -58,6 +58,16 @@ def login():
     }
 
 
+@users_bp.post("/logout")
+@write_limit
+@token_required
+def logout():
+    # Ends every token of the caller, on every device: the version they carry is now too old.
+    g.current_user.revoke_tokens()
+    db.session.commit()
+    return "", 204
+
+
 @users_bp.get("")
 @admin_required
 def list_users():

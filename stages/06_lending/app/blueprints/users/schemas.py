@@ -12,7 +12,7 @@ ROLES = ("member", "admin")
 class UserSchema(ma.SQLAlchemyAutoSchema):
     class Meta:
         model = User
-        exclude = ("password_hash",)  # never in any output
+        exclude = ("password_hash", "token_version")  # never in any output, never loaded
         dump_only = ("id", "role")  # shown, but never taken from a client: no self-made admins
 
     email = auto_field(validate=[validate.Length(max=254), validate.Email()])

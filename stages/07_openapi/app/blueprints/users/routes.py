@@ -81,6 +81,24 @@ def login():
     }
 
 
+@users_bp.post("/logout")
+@write_limit
+@token_required
+def logout():
+    """End every token you hold, on every device; log in again for a new one.
+    ---
+    post:
+      tags: [users]
+      summary: Log out
+      responses:
+        204: {description: Logged out}
+    """
+    # Ends every token of the caller, on every device: the version they carry is now too old.
+    g.current_user.revoke_tokens()
+    db.session.commit()
+    return "", 204
+
+
 @users_bp.get("")
 @admin_required
 def list_users():
