@@ -16,9 +16,27 @@ class Base(DeclarativeBase):
     pass
 
 
+class SuccessOnlyCache(Cache):
+    """@cache.cached keeps a view's answer only when it is a 200, never an error.
+
+    Since 2.5, Flask-Caching also stores an abort() and raises it again from the cache: a 404
+    would outlive the book's creation (by the CLI, say) for five minutes, each bad query would
+    take an entry, and an exception that cannot be unpickled logs a traceback on every repeat.
+    """
+
+    def cached(self, *args, **kwargs):
+        return super().cached(*args, response_filter=is_200, **kwargs)
+
+
+def is_200(response) -> bool:
+    """The filter gets what the view returned (a dict, a tuple, a Response) or the error's
+    response; Flask turns any of them into a Response the same way."""
+    return current_app.make_response(response).status_code == 200
+
+
 db = SQLAlchemy(model_class=Base)
 ma = Marshmallow()
-cache = Cache()
+cache = SuccessOnlyCache()
 
 # Limits are callables that read the current app's config on each request: Flask-Limiter would
 # otherwise keep the first app's limits for every app the factory makes (and every test).
