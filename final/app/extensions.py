@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from flask import current_app
+from flask import Response, current_app
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -62,6 +62,14 @@ limiter = Limiter(
 # Writes share one budget per client; logins have their own, stricter one.
 write_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_WRITE"], scope="write")
 login_limit = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def retry_after_only_on_429(response: Response) -> Response:
+    """Flask-Limiter writes Retry-After on every response, a 200 included. It means "wait before
+    you try again": only a 429 keeps it."""
+    if response.status_code != 429:
+        response.headers.remove("Retry-After")
+    return response
 
 
 @event.listens_for(Engine, "connect")
