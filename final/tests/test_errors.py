@@ -71,16 +71,19 @@ def test_an_unexpected_error_is_a_generic_500_with_the_request_id(caplog):
     assert any(r.request_id == "boom-1" and r.exc_info for r in caplog.records)
 
 
-def test_a_database_that_does_not_answer_is_503_on_health(tmp_path):
+def test_a_database_that_does_not_answer_is_503_on_ready_not_on_health(tmp_path):
     app = create_app(
         {
             "APP_CONFIG": "testing",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/dir/x.db",
         }
     )
-    response = app.test_client().get("/health")
+    client = app.test_client()
+    response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.get_json()["detail"] == "The database does not answer."
+    # The process itself is fine: restarting it would not bring the database back.
+    assert client.get("/health").get_json() == {"status": "ok"}
 
 
 @pytest.mark.parametrize(
