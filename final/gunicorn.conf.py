@@ -2,7 +2,8 @@
 
 The environment configures the app (APP_CONFIG, DATABASE_URL, REDIS_URL, SECRET_KEY, ...) and
 where and how it is served (BIND, WEB_CONCURRENCY). Several workers share nothing but the
-database and Redis: without REDIS_URL, each worker counts rate limits and caches on its own.
+database and Redis: without REDIS_URL, each would count rate limits and cache on its own, so
+more than one worker without it refuses to start.
 """
 
 import logging
@@ -63,7 +64,17 @@ def on_starting(server):
     from config import ConfigError
 
     try:
-        create_app()
+        app = create_app()
+        in_memory = (
+            app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+            or app.config["CACHE_TYPE"] == "SimpleCache"
+        )
+        if server.cfg.workers > 1 and in_memory:
+            raise ConfigError(
+                f"{server.cfg.workers} workers and no REDIS_URL: each worker would keep its own "
+                "cache and rate limits, and serve data another worker has changed. "
+                "Set REDIS_URL, or run one worker (WEB_CONCURRENCY=1)."
+            )
     except ConfigError as error:
         server.log.critical(str(error))  # one line, JSON like every other
         raise SystemExit(1) from None

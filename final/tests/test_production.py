@@ -1,6 +1,6 @@
 """final/ as gunicorn serves it in production, on a SQLite file: no PostgreSQL or Redis needed.
 
-What it writes to its log, even when it refuses to start: one JSON object a line.
+What production refuses to start with, and what it writes to its log: one JSON object a line.
 tests/integration/ serves it the same way on PostgreSQL and Redis.
 """
 
@@ -80,9 +80,11 @@ def _answers(server: Server) -> bool:
 @pytest.mark.parametrize(
     ("arguments", "settings", "refusal"),
     [
+        ([], {}, "4 workers and no REDIS_URL: each worker would keep its own cache"),
+        (["--workers", "2"], {"WEB_CONCURRENCY": "1"}, "2 workers and no REDIS_URL"),
         ([], {"WEB_CONCURRENCY": "1", "SECRET_KEY": ""}, "SECRET_KEY is missing"),
     ],
-    ids=["no secret"],
+    ids=["4 workers by default", "2 workers on the command line", "no secret"],
 )
 def test_production_refuses_to_start_with_one_json_line(tmp_path, arguments, settings, refusal):
     result = subprocess.run(
@@ -101,6 +103,14 @@ def test_production_refuses_to_start_with_one_json_line(tmp_path, arguments, set
     assert len(refusals) == 1
     assert refusals[0]["logger"] == "gunicorn.error"
     assert refusals[0]["message"].startswith(refusal)
+
+
+def test_one_worker_without_redis_is_allowed(tmp_path):
+    with gunicorn(production(tmp_path, WEB_CONCURRENCY="1"), tmp_path / "gunicorn.log") as server:
+        response = server.request("GET", "/books")
+    assert response.status == 200
+    assert response.body["data"] == []
+    assert server.process.returncode == 0
 
 
 def test_every_log_line_is_one_json_object(tmp_path):
