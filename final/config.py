@@ -45,7 +45,6 @@ class Config:
 
     MAX_CONTENT_LENGTH = 1024 * 1024  # a bigger body is a 413, before anything reads it
     CORS_ORIGINS: list[str] = []  # no cross-origin browser access unless origins are listed
-    JSON_LOGS = False  # one JSON object per log line, for log collectors
     # Reverse proxies in front of the app that add X-Forwarded-For. 0 trusts none: the client
     # could then pick its own rate-limit bucket by sending the header itself.
     TRUSTED_PROXIES = 0
@@ -97,7 +96,6 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None
-    JSON_LOGS = True
 
     @classmethod
     def check(cls, config: dict) -> None:

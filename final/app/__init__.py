@@ -14,7 +14,7 @@ from app import cli, errors, guards, observability, openapi, routes
 from app.blueprints.books import books_bp
 from app.blueprints.loans import loans_bp
 from app.blueprints.users import users_bp
-from app.extensions import cache, db, limiter, ma, migrate
+from app.extensions import cache, db, limiter, ma, migrate, retry_after_only_on_429
 from config import get_config
 
 
@@ -40,6 +40,8 @@ def create_app(config: str | Mapping | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     ma.init_app(app)
+    # Flask runs after_request hooks last-registered first: this one runs after the limiter's.
+    app.after_request(retry_after_only_on_429)
     limiter.init_app(app)
     cache.init_app(app)
     errors.register_error_handlers(app)

@@ -1,6 +1,11 @@
-"""Request ids and logs: every response carries X-Request-ID, and so does its log line."""
+"""Request ids and logs: every response carries X-Request-ID, and so does its log line.
 
-import json
+Where log lines go, and as what, is the process's choice, not the app's: under gunicorn,
+gunicorn.conf.py writes every logger's lines as JSON objects; `flask run` uses Flask's default
+handler. The factory only adds what is the same for every app (the filter, the level), so the
+many apps of one test run or notebook never change each other's logging.
+"""
+
 import logging
 import re
 import time
@@ -23,37 +28,17 @@ class RequestIdFilter(logging.Filter):
     """Adds the current request's id to every log record made while handling it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id() if has_request_context() else None
+        if has_request_context():
+            record.request_id = request_id()
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log collectors."""
-
-    FIELDS = ("request_id", "method", "path", "status", "duration_ms", "remote_addr")
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update({key: getattr(record, key) for key in self.FIELDS if hasattr(record, key)})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+REQUEST_ID_FILTER = RequestIdFilter()
 
 
 def init_app(app: Flask) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        JsonFormatter()
-        if app.config["JSON_LOGS"]
-        else logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(message)s")
-    )
-    app.logger.handlers = [handler]
+    # Every app of this package shares one logger, "app": adding the same filter again is a no-op.
+    app.logger.addFilter(REQUEST_ID_FILTER)
     app.logger.setLevel(logging.INFO)
 
     @app.before_request

@@ -25,6 +25,7 @@ def test_login_returns_a_bearer_token(client, user):
     assert response.status_code == 200
     body = response.get_json()
     assert body == {"token": body["token"], "token_type": "Bearer", "expires_in": 3600}
+    assert response.headers["Cache-Control"] == "no-store"  # a token is kept by no cache
 
 
 def test_the_token_says_who_what_and_until_when(app, client, user):

@@ -100,10 +100,16 @@ def test_production_without_a_secret_exits_with_a_message_not_a_traceback(monkey
     assert "Traceback" not in result.stderr
 
 
-def test_health_checks_the_database(client):
+def test_health_says_the_process_is_up(client):
     response = client.get("/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_ready_checks_the_database(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready"}
 
 
 def test_trusted_proxies_must_be_a_number(monkeypatch):

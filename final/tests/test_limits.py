@@ -25,6 +25,7 @@ def test_every_response_says_how_much_is_left(client):
     response = client.get("/books")
     assert response.headers["X-RateLimit-Limit"] == "200"
     assert response.headers["X-RateLimit-Remaining"] == "199"
+    assert "Retry-After" not in response.headers  # only a 429 says when to try again
 
 
 def test_the_sixth_login_in_ten_minutes_is_429(client, user):

@@ -44,3 +44,11 @@ def test_when_redis_is_down_limits_still_hold_in_memory(app_without_redis):
     credentials = {"email": "nobody@example.com", "password": "not a password"}
     statuses = [client.post("/users/login", json=credentials).status_code for _ in range(6)]
     assert statuses == [401, 401, 401, 401, 401, 429]
+
+
+def test_when_redis_is_down_the_server_is_not_ready(app_without_redis):
+    client = app_without_redis.test_client()
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.get_json()["detail"] == "Redis does not answer."
+    assert client.get("/health").get_json() == {"status": "ok"}

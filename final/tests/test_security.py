@@ -113,6 +113,40 @@ def test_unstorable_text_in_a_query_is_400(client, query):
     assert response.status_code == 400
 
 
+PUBLIC_WRITES = {"/users", "/users/login"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        *(
+            pytest.param(
+                method, path, {**valid, next(iter(valid)): "Du\x00ne"}, id=f"{method} {path}"
+            )
+            for method, path, valid in WRITE_ENDPOINTS
+            if path not in PUBLIC_WRITES
+        ),
+        pytest.param("GET", "/users/me?q=%00", None, id="GET /users/me?q=%00"),
+        pytest.param("GET", "/loans?page=%00", None, id="GET /loans?page=%00"),
+    ],
+)
+def test_without_a_token_a_protected_route_is_401_whatever_the_text(client, method, path, body):
+    # Who is calling comes first: an anonymous caller learns nothing about the input rules.
+    response = client.open(path, method=method, json=body)
+    assert response.status_code == 401
+    assert response.get_json()["detail"] == "Send a token: 'Authorization: Bearer <token>'."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "valid"),
+    [(method, path, valid) for method, path, valid in WRITE_ENDPOINTS if path in PUBLIC_WRITES],
+)
+def test_a_public_route_refuses_text_a_database_cannot_store(client, method, path, valid):
+    response = client.open(path, method=method, json={**valid, next(iter(valid)): "Du\x00ne"})
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == "Text must be valid UTF-8 without NUL characters."
+
+
 def test_a_403_reveals_nothing_about_the_caller(client, member):
     response = client.post("/books", json=BOOK, headers=member)
     assert response.status_code == 403

@@ -53,6 +53,7 @@ class Response:
 class Server:
     url: str
     process: subprocess.Popen
+    log: Path  # what gunicorn wrote: stdout and stderr
 
     def request(self, method, path, body=None, token=None) -> Response:
         headers = {"Content-Type": "application/json"} if body is not None else {}
@@ -71,6 +72,24 @@ class Server:
         """SIGKILL the whole process group: master and workers, no chance to clean up."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+
+    def stop(self) -> int:
+        """SIGTERM to the master, as a deploy or systemd sends it; its exit status once stopped."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def json_lines(output: str) -> list[dict]:
+    """Every line of the output as a dict; fails at the first line that is not a JSON object."""
+    entries = []
+    for line in output.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            pytest.fail(f"not a JSON line: {line!r}")
+        assert isinstance(entry, dict), line
+        entries.append(entry)
+    return entries
 
 
 def free_port() -> int:
@@ -122,7 +141,8 @@ def serve(database_url, tmp_path):
             env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
         else:
             env.pop("REDIS_URL", None)
-        log = open(log_dir / f"gunicorn-{port}.log", "w")  # noqa: SIM115 (closed below)
+        log_path = log_dir / f"gunicorn-{port}.log"
+        log = open(log_path, "w")  # noqa: SIM115 (closed below)
         logs.append(log)
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn"],
@@ -132,7 +152,7 @@ def serve(database_url, tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill() reaches every worker
         )
-        server = Server(f"http://127.0.0.1:{port}", process)
+        server = Server(f"http://127.0.0.1:{port}", process, log_path)
         servers.append(server)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -77,6 +77,7 @@ def token_required(view):
         g.current_user = user_from_token(auth.token)
         return view(*args, **kwargs)
 
+    wrapper.auth = "token"  # read by app/guards.py: who is calling is checked first
     return wrapper
 
 
@@ -90,4 +91,5 @@ def admin_required(view):
             raise Forbidden("This action needs an admin account.")
         return view(*args, **kwargs)
 
+    wrapper.auth = "admin"
     return wrapper

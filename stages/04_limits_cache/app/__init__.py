@@ -11,7 +11,7 @@ from app import cli, errors, guards, routes
 from app.blueprints.books import books_bp
 from app.blueprints.loans import loans_bp
 from app.blueprints.users import users_bp
-from app.extensions import cache, db, limiter, ma
+from app.extensions import cache, db, limiter, ma, retry_after_only_on_429
 from config import get_config
 
 
@@ -35,6 +35,8 @@ def create_app(config: str | Mapping | None = None) -> Flask:
 
     db.init_app(app)
     ma.init_app(app)
+    # Flask runs after_request hooks last-registered first: this one runs after the limiter's.
+    app.after_request(retry_after_only_on_429)
     limiter.init_app(app)
     cache.init_app(app)
     errors.register_error_handlers(app)

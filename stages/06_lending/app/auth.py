@@ -86,6 +86,7 @@ def token_required(view):
             raise AuthError("Send a token: 'Authorization: Bearer <token>'.")
         return view(*args, **kwargs)
 
+    wrapper.auth = "token"  # read by app/guards.py: who is calling is checked first
     return wrapper
 
 
@@ -114,4 +115,5 @@ def admin_required(view):
             raise Forbidden("This action needs an admin account.")
         return view(*args, **kwargs)
 
+    wrapper.auth = "admin"
     return wrapper

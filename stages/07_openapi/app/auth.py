@@ -86,7 +86,7 @@ def token_required(view):
             raise AuthError("Send a token: 'Authorization: Bearer <token>'.")
         return view(*args, **kwargs)
 
-    wrapper.auth = "token"  # read by app/openapi.py to document the route's security
+    wrapper.auth = "token"  # read by app/guards.py and by app/openapi.py (the route's security)
     return wrapper
 
 

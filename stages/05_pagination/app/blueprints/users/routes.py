@@ -52,11 +52,12 @@ def login():
         # One answer for both cases: no hint about which emails have an account.
         raise AuthError("Invalid email or password.")
     lifetime = current_app.config["TOKEN_LIFETIME"]
-    return {
+    body = {
         "token": encode_token(user),
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
     }
+    return body, 200, {"Cache-Control": "no-store"}  # no cache or proxy keeps a copy of a token
 
 
 @users_bp.post("/logout")
