@@ -31,6 +31,7 @@ MAX_CHANGED_LINES = 1000
 # Steps allowed over the limit for now, each with its reason (printed on every check).
 OVER_THE_LIMIT = {
     "final": "every production pattern in one step; splitting it in two is open work",
+    "03_auth": "token revocation and the JWT attack table took it just over; trimming is open work",
 }
 
 
