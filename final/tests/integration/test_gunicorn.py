@@ -1,8 +1,13 @@
 """final/ as it is deployed: gunicorn with four workers, PostgreSQL (or SQLite) and Redis."""
 
+import json
 import random
+import signal
+import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 
 import pytest
@@ -10,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import BOOK
-from tests.integration.conftest import at_once
+from tests.integration.conftest import at_once, json_lines
 
 BOOKS_WHOSE_COUNT_IS_WRONG = """
     SELECT b.id FROM books b WHERE b.on_loan != (
@@ -31,14 +36,24 @@ def test_with_redis_every_worker_shares_one_login_budget(serve):
     assert sum(status != 429 for status in statuses) == 5  # exactly LOGIN_RATE_LIMIT
 
 
-def test_a_write_through_one_worker_refreshes_every_workers_cache(serve, tokens):
+def test_after_a_write_no_worker_serves_stale_data(serve, tokens):
     server = serve(workers=4)
     admin = tokens(1, role="admin", prefix="admin")[0]
     book_id = server.request("POST", "/books", BOOK, admin).body["id"]
-    read = lambda: server.request("GET", f"/books/{book_id}").body["title"]  # noqa: E731
-    assert set(at_once([read] * 12)) == {"Dune"}  # cached by whichever workers served them
-    server.request("PATCH", f"/books/{book_id}", {"title": "Dune (revised)"}, admin)
-    assert set(at_once([read] * 12)) == {"Dune (revised)"}
+
+    def reads() -> set:
+        """24 reads at once, over all four workers: each (status, title) that came back."""
+        responses = at_once([lambda: server.request("GET", f"/books/{book_id}")] * 24)
+        return {(response.status, response.body["title"]) for response in responses}
+
+    assert reads() == {(200, "Dune")}  # now cached by whichever workers served them
+    assert (
+        server.request("PATCH", f"/books/{book_id}", {"title": "Dune (revised)"}, admin).status
+        == 200
+    )
+    assert reads() == {(200, "Dune (revised)")}
+    assert server.request("DELETE", f"/books/{book_id}", token=admin).status == 204
+    assert reads() == {(404, "Not Found")}  # a problem's title
 
 
 def test_a_logout_through_one_worker_ends_the_token_in_every_worker(serve, tokens):
@@ -138,6 +153,102 @@ def test_a_load_run_has_no_5xx_and_loses_no_loan(serve, tokens, database_url):
         assert loans == sorted(created_loans)  # none lost, none duplicated
         mismatches = connection.execute(text(BOOKS_WHOSE_COUNT_IS_WRONG)).all()
         assert mismatches == []  # every book's available count matches the loans table
+
+
+BAD_PATHS = ["/books", "/books/1", "/books/2147483648", "/books/search", "/books/popular"]
+BAD_PATHS += ["/loans", "/loans/1/return", "/users/me", "/users/login", "/users", "/nowhere"]
+BAD_QUERIES = ["", "?page=0", "?per_page=-1", "?sort=nope", "?include_deleted=maybe"]
+BAD_QUERIES += ["?q=", "?q=%00", "?limit=x", "?title__nope=1", "?fields=password_hash"]
+BAD_BODIES = [None, b"{", b"[]", b"null", b'{"title": "Du\\u0000ne"}', b'{"email": 1}', b"\xff"]
+
+
+def bad_request(server, rng) -> int:
+    """One request that is wrong in a random way or two; its status."""
+    method = rng.choice(["GET", "POST", "PUT", "PATCH", "DELETE"])
+    url = server.url + rng.choice(BAD_PATHS) + rng.choice(BAD_QUERIES)
+    headers = {"Content-Type": "application/json"}
+    if rng.random() < 0.5:
+        headers["Authorization"] = rng.choice(["Bearer not-a-token", "Basic abc", "Bearer"])
+    request = urllib.request.Request(url, rng.choice(BAD_BODIES), headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_burst_of_bad_requests_logs_only_json_and_no_traceback(serve):
+    server = serve(workers=4)
+    rngs = [random.Random(seed % 4) for seed in range(8)]  # each sequence twice: cache hits
+    statuses = at_once(
+        [lambda rng=rng: [bad_request(server, rng) for _ in range(40)] for rng in rngs]
+    )
+    assert server.stop() == 0
+
+    statuses = [status for batch in statuses for status in batch]
+    assert not [status for status in statuses if status >= 500]
+    lines = json_lines(server.log.read_text())
+    answered = [line["status"] for line in lines if "status" in line and line["path"] != "/health"]
+    assert sorted(answered) == sorted(statuses)  # the app logged every one of them
+    assert [line for line in lines if "exception" in line or line["level"] == "ERROR"] == []
+    assert [line for line in lines if line["logger"] == "flask_caching"] == []
+
+
+def slow_post(server, path: str, body: dict, token: str) -> tuple[socket.socket, bytes]:
+    """Start a POST like a slow client: headers and half the body now; returns the socket and
+    the other half, for finish()."""
+    payload = json.dumps(body).encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(payload)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + payload[: len(payload) // 2])
+    return sock, payload[len(payload) // 2 :]
+
+
+def finish(sock: socket.socket, rest: bytes) -> tuple[int, dict]:
+    """Send the rest of the body; the status and the JSON body of the answer, (0, {}) if the
+    request was lost."""
+    answer = b""
+    try:
+        sock.sendall(rest)
+        while chunk := sock.recv(65536):  # the server closes the connection after its answer
+            answer += chunk
+    except OSError:  # reset: the worker is gone
+        pass
+    finally:
+        sock.close()
+    if not answer:
+        return 0, {}
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_sigterm_lets_every_request_in_flight_finish(serve, tokens, database_url):
+    server = serve(workers=4)
+    admin = tokens(1, role="admin", prefix="admin")[0]
+    # Four slow uploads: each of the four workers is in the middle of one.
+    titles = [f"Drained {n}" for n in range(4)]
+    uploads = [slow_post(server, "/books", {**BOOK, "title": title}, admin) for title in titles]
+    time.sleep(1)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(1)  # the workers have been told to stop, with a request half read
+    answers = [finish(sock, rest) for sock, rest in uploads]
+    assert server.process.wait(timeout=30) == 0
+
+    assert sorted((status, body.get("title")) for status, body in answers) == [
+        (201, title) for title in titles
+    ]
+    lines = json_lines(server.log.read_text())
+    messages = [line["message"] for line in lines]
+    term = messages.index("Handling signal: term")
+    created = [n for n, line in enumerate(lines) if line.get("status") == 201]
+    assert len(created) == 4 and min(created) > term  # answered after the SIGTERM, not before
+    with database(database_url) as connection:
+        stored = connection.execute(text("SELECT title FROM books ORDER BY title")).scalars()
+        assert stored.all() == titles  # every acknowledged write was committed
 
 
 @contextmanager
