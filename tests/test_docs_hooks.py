@@ -53,7 +53,7 @@ def test_stage_pages_get_a_tree_a_diff_or_a_not_yet_note(tmp_path, make_stage):
     make_stage("01_factory")
     make_stage("02_blueprints", {"config.py": "SECRET_KEY = None\n"})
     pages = tmp_path / "docs" / "stages"
-    pages.mkdir(parents=True)
+    pages.mkdir(parents=True, exist_ok=True)  # make_stage wrote its pages already
     for name in ("01_factory", "02_blueprints", "03_auth", "final"):
         (pages / f"{name}.md").write_text(f"# {name}\n")
 
