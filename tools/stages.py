@@ -30,7 +30,6 @@ IGNORED_SUFFIXES = {".pyc", ".db"}
 MAX_CHANGED_LINES = 1000
 # Steps allowed over the limit for now, each with its reason (printed on every check).
 OVER_THE_LIMIT = {
-    "final": "every production pattern in one step; splitting it in two is open work",
     "03_auth": "token revocation and the JWT attack table took it just over; trimming is open work",
 }
 
@@ -190,7 +189,13 @@ def skeleton_problems(folder: Path) -> list[str]:
 
 
 # Stages whose page and notebook are still being written (printed on every check).
-MATERIALS_PENDING: set[str] = {"05_pagination", "06_lending", "07_openapi"}
+MATERIALS_PENDING: set[str] = {
+    "05_pagination",
+    "06_lending",
+    "07_openapi",
+    "08_observability",
+    "09_migrations",
+}
 
 
 def materials_problems(root: Path, folder: Path) -> list[str]:

@@ -172,6 +172,38 @@ def test_text_a_database_cannot_store_is_400(app, client, title, admin):
     assert count_books(app) == 0
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/books", {**BOOK, "title": "Du\x00ne"}),
+        ("PATCH", "/users/me", {"address": "\x00"}),
+        ("POST", "/loans", {"book_ids": ["\x00"]}),
+        ("GET", "/users/me?q=%00", None),
+    ],
+    ids=["admin route, body", "member route, body", "loans, body", "member route, query"],
+)
+def test_without_a_token_a_protected_route_is_401_whatever_the_text(client, method, path, body):
+    # Who is calling comes first: an anonymous caller learns nothing about the input rules.
+    response = client.open(path, method=method, json=body)
+    assert response.status_code == 401
+    assert response.get_json()["detail"] == "Send a token: 'Authorization: Bearer <token>'."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/users", {"first_name": "A\x00", "last_name": "B", "email": "a@example.com"}),
+        ("POST", "/users/login", {"email": "\x00", "password": "x"}),
+        ("GET", "/books?page=%00", None),
+    ],
+    ids=["register", "login", "list books"],
+)
+def test_a_public_route_refuses_text_a_database_cannot_store(client, method, path, body):
+    response = client.open(path, method=method, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == "Text must be valid UTF-8 without NUL characters."
+
+
 def test_an_unknown_route_is_a_json_404_not_an_html_page(client):
     response = client.get("/nowhere")
     assert response.status_code == 404

@@ -1,9 +1,10 @@
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, update
 
 from app import create_app
 from app.demo_data import BOOKS, LOANS, USERS
 from app.extensions import db
+from app.lending import stock_drift
 from app.models import Book, Loan, User
 
 
@@ -94,3 +95,18 @@ def test_create_admin_validates_like_registration(app, runner, email, password, 
     assert message in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_check_stock_reports_and_repairs_drift(app, runner, loan, book):
+    assert "Stock is consistent" in runner.invoke(args=["check-stock"]).output
+    with app.app_context():
+        db.session.execute(update(Book).values(on_loan=0))
+        db.session.commit()
+    report = runner.invoke(args=["check-stock"])
+    assert report.exit_code == 1
+    assert f"book {book['id']}: on_loan=0, active loans=1" in report.output
+    repaired = runner.invoke(args=["check-stock", "--repair"])
+    assert repaired.exit_code == 0
+    assert "Repaired 1 book(s)." in repaired.output
+    with app.app_context():
+        assert stock_drift() == []
