@@ -8,7 +8,7 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app
 from app.auth import encode_token
@@ -176,8 +176,7 @@ def test_the_only_admin_can_be_neither_deleted_nor_demoted(client, auth, admin):
 
 @pytest.fixture
 def race(tmp_path):
-    """An app on a file database with a member, two books and a loan of both, and a function
-    that sends several requests at the same moment, each from its own thread."""
+    """An app on a file database with a loan of two books, and `at_once(*requests)`."""
     app = create_app(
         {"APP_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/r.db"}
     )
@@ -247,3 +246,17 @@ def test_many_borrowers_of_the_last_copy_at_once_exactly_one_wins(race):
     _, at_once = race
     at_once(("post", "/loans/1/return"))
     assert at_once(*[("post", "/loans", {"book_ids": [1]})] * 8) == [201] + [409] * 7
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(race):
+    app, at_once = race
+    with app.app_context():
+        second = User(first_name="B", last_name="B", email="b@example.com", password_hash="-")
+        second.role = "admin"
+        db.session.add(second)
+        db.session.commit()
+    demote = {"role": "member"}
+    statuses = at_once(("patch", "/users/3", demote), ("patch", "/users/2", demote))
+    assert statuses.count(200) == 1  # the other is a 409 (the only admin) or a 403 (demoted)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(User.role == "admin")) == 1

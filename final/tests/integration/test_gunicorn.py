@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from contextlib import contextmanager
 
 import pytest
@@ -102,7 +103,10 @@ def test_every_acknowledged_write_survives_sigkill(serve, tokens, database_url):
         assert again.body["title"] == response.body["title"]
 
 
-def test_a_load_run_has_no_5xx_and_loses_no_loan(serve, tokens, database_url):
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_random_mix_of_loan_changes_keeps_the_stock_true(serve, tokens, database_url):
+    # Borrow, return, add, remove and delete at once through four workers; afterwards every
+    # book's on_loan equals the active loans that hold it, and no acknowledged loan is lost.
     server = serve(workers=4)
     admin = tokens(1, role="admin", prefix="admin")[0]
     book_ids = [
@@ -112,30 +116,37 @@ def test_a_load_run_has_no_5xx_and_loses_no_loan(serve, tokens, database_url):
         for n in range(10)
     ]
     members = tokens(8)
-    statuses, created_loans, lock = [], [], threading.Lock()
+    statuses, created, deleted, lock = [], [], [], threading.Lock()
     stop_at = time.monotonic() + 15  # a bounded run
 
     def client(token, seed):
         rng = random.Random(seed)
-        my_loans = []
+        mine = []
         while time.monotonic() < stop_at:
-            action = rng.random()
-            if action < 0.4:
-                response = server.request("GET", f"/books?page={rng.randint(1, 2)}&per_page=5")
-            elif action < 0.55:
-                response = server.request("GET", "/books/popular")
+            action, book_id = rng.random(), rng.choice(book_ids)
+            loan_id = rng.choice(mine) if mine else None
+            if action < 0.3 or loan_id is None:
+                response = server.request("POST", "/loans", {"book_ids": [book_id]}, token)
+                if response.status == 201:
+                    mine.append(response.body["id"])
+                    with lock:
+                        created.append(response.body["id"])
+            elif action < 0.5:
+                response = server.request("POST", f"/loans/{loan_id}/return", token=token)
+            elif action < 0.65:
+                response = server.request("PUT", f"/loans/{loan_id}/books/{book_id}", token=token)
             elif action < 0.8:
                 response = server.request(
-                    "POST", "/loans", {"book_ids": [rng.choice(book_ids)]}, token
+                    "DELETE", f"/loans/{loan_id}/books/{book_id}", token=token
                 )
-                if response.status == 201:
-                    my_loans.append(response.body["id"])
+            elif action < 0.9:
+                response = server.request("DELETE", f"/loans/{loan_id}", token=admin)
+                if response.status == 204:
+                    mine.remove(loan_id)
                     with lock:
-                        created_loans.append(response.body["id"])
-            elif my_loans:
-                response = server.request("POST", f"/loans/{my_loans.pop(0)}/return", token=token)
+                        deleted.append(loan_id)
             else:
-                response = server.request("GET", "/loans", token=token)
+                response = server.request("GET", "/books/popular")
             with lock:
                 statuses.append(response.status)
 
@@ -146,13 +157,12 @@ def test_a_load_run_has_no_5xx_and_loses_no_loan(serve, tokens, database_url):
         thread.join()
 
     assert len(statuses) > 100
-    assert not [status for status in statuses if status >= 500]
-    assert set(statuses) <= {200, 201, 409}
+    assert set(statuses) <= {200, 201, 204, 404, 409}  # no 5xx
     with database(database_url) as connection:
         loans = connection.execute(text("SELECT id FROM loans ORDER BY id")).scalars().all()
-        assert loans == sorted(created_loans)  # none lost, none duplicated
-        mismatches = connection.execute(text(BOOKS_WHOSE_COUNT_IS_WRONG)).all()
-        assert mismatches == []  # every book's available count matches the loans table
+        # SQLite may give a new loan the id of the last one deleted: count ids, not sets.
+        assert loans == sorted((Counter(created) - Counter(deleted)).elements())
+        assert connection.execute(text(BOOKS_WHOSE_COUNT_IS_WRONG)).all() == []
 
 
 BAD_PATHS = ["/books", "/books/1", "/books/2147483648", "/books/search", "/books/popular"]

@@ -1,9 +1,7 @@
-"""The library's rules, in one module: routes and CLI commands call these, never the reverse.
+"""The library's rules, in one module that routes and CLI commands call.
 
-Every rule that checks shared state and then changes it does both in one conditional statement
-(`UPDATE ... WHERE <condition>`, then the row count), or first locks the row it depends on. "Read
-in Python, decide, write" would let two requests at once both pass the check: two returns of one
-loan would each give its copies back.
+Each rule checks shared state and changes it in one conditional statement (`UPDATE ... WHERE`,
+then the row count), or locks the row first: "read, decide, write" lets two requests both pass.
 """
 
 from datetime import UTC, date, datetime
@@ -20,11 +18,8 @@ MAX_BOOKS_PER_LOAN = 10
 
 
 def take_copy(book_id: int) -> None:
-    """Take one copy of the book, or answer 409 if none is left.
-
-    One conditional UPDATE, not "read the count, then write": the database checks and takes the
-    copy in one step, so when many clients borrow the last copy at once, exactly one gets it.
-    """
+    """Take one copy of the book in one conditional UPDATE, or answer 409 if none is left:
+    when many clients borrow the last copy at once, exactly one gets it."""
     taken = db.session.execute(
         update(Book)
         .where(Book.id == book_id, Book.on_loan < Book.copies)
