@@ -241,7 +241,9 @@ def test_a_step_over_the_line_limit_is_reported(tmp_path, make_stage, capsys, mo
     code, out = check(tmp_path, capsys)
     assert code == 1
     assert "problem: 01_factory -> 02_blueprints: 4 changed lines, over 3" in out
-    monkeypatch.setitem(stages.OVER_THE_LIMIT, "02_blueprints", "a test's reason")
+    monkeypatch.setitem(stages.OVER_THE_LIMIT, "02_blueprints", (4, "a test's reason"))
     code, out = check(tmp_path, capsys)
     assert code == 0
-    assert "allowed for now: 01_factory -> 02_blueprints: 4 changed lines" in out
+    assert "allowed for now, up to 4: 01_factory -> 02_blueprints: 4 changed lines" in out
+    monkeypatch.setitem(stages.OVER_THE_LIMIT, "02_blueprints", (3, "a cap it is over"))
+    assert check(tmp_path, capsys)[0] == 1

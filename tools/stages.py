@@ -28,9 +28,9 @@ IGNORED_DIRS = {"__pycache__", "instance", ".pytest_cache", ".ruff_cache", ".hyp
 IGNORED_SUFFIXES = {".pyc", ".db"}
 # One pattern per step: a longer diff is two lessons. Both sides of the diff count.
 MAX_CHANGED_LINES = 1000
-# Steps allowed over the limit for now, each with its reason (printed on every check).
+# Steps allowed over the limit for now: a higher cap and the reason, printed on every check.
 OVER_THE_LIMIT = {
-    "03_auth": "token revocation and the JWT attack table took it just over; trimming is open work",
+    "03_auth": (1100, "token revocation and the JWT attack table; trimming it is open work"),
 }
 
 
@@ -215,8 +215,9 @@ def size_problems(pair: "PairDiff") -> list[str]:
         f"{pair.older.name} -> {pair.newer.name}: {pair.changed_lines} changed lines, over "
         f"{MAX_CHANGED_LINES}: one pattern per step"
     )
-    if reason := OVER_THE_LIMIT.get(pair.newer.name):
-        print(f"allowed for now: {message} ({reason})")
+    cap, reason = OVER_THE_LIMIT.get(pair.newer.name, (MAX_CHANGED_LINES, ""))
+    if pair.changed_lines <= cap:
+        print(f"allowed for now, up to {cap}: {message} ({reason})")
         return []
     return [message]
 
