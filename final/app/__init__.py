@@ -57,7 +57,8 @@ def create_app(config: str | Mapping | None = None) -> Flask:
         # The client's address is the one the last `proxies` proxies saw, not the proxy's.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if app.config["CORS_ORIGINS"]:
-        CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["Location", "X-Request-ID"])
+        exposed = ["Location", "X-Request-ID", "ETag", "Link"]  # headers a browser client may read
+        CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=exposed)
     return app
 
 
