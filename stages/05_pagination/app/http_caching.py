@@ -2,7 +2,8 @@
 
 The server cache (app/caching.py) saves this process work; these headers save the network. Every
 200 or 201 JSON answer carries a strong ETag, the SHA-1 of its exact bytes, so an answer served
-from the server cache has the same ETag as a fresh one:
+from the server cache has the same ETag as a fresh one. (Not the answer to a PUT: RFC 9110 lets it
+carry one only if the server stored exactly the body it was sent, and this API adds the id.)
 
 - GET with `If-None-Match: <ETag>` is a 304 without a body: "the copy you have is current".
 - PUT, PATCH or DELETE with `If-Match: <ETag>` writes only if nobody changed the resource since
@@ -41,7 +42,7 @@ def add_caching_headers(response: Response) -> Response:
             response.cache_control.no_store = True
     if reading:
         response.vary.add("Authorization")
-    if response.status_code in (200, 201) and response.is_json:
+    if response.status_code in (200, 201) and response.is_json and request.method != "PUT":
         response.add_etag()  # strong: a hash of the body, byte for byte
         if reading and request.if_none_match.contains_weak(response.get_etag()[0]):
             response.status_code = 304  # Werkzeug sends the headers without the body
