@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from app import cli, errors, guards, observability, openapi, routes
+from app import cli, errors, guards, http_caching, observability, openapi, routes
 from app.blueprints.books import books_bp
 from app.blueprints.loans import loans_bp
 from app.blueprints.users import users_bp
@@ -44,6 +44,7 @@ def create_app(config: str | Mapping | None = None) -> Flask:
     app.after_request(retry_after_only_on_429)
     limiter.init_app(app)
     cache.init_app(app)
+    http_caching.init_app(app)
     errors.register_error_handlers(app)
     guards.init_app(app)
     cli.register_commands(app)
@@ -56,7 +57,8 @@ def create_app(config: str | Mapping | None = None) -> Flask:
         # The client's address is the one the last `proxies` proxies saw, not the proxy's.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if app.config["CORS_ORIGINS"]:
-        CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["Location", "X-Request-ID"])
+        exposed = ["Location", "X-Request-ID", "ETag", "Link"]  # headers a browser client may read
+        CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=exposed)
     return app
 
 

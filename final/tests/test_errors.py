@@ -116,5 +116,6 @@ def test_cors_allows_only_the_configured_origins(monkeypatch):
     client = app.test_client()
     allowed = client.get("/health", headers={"Origin": "https://admin.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://admin.example"
+    assert {"ETag", "Link"} <= set(allowed.headers["Access-Control-Expose-Headers"].split(", "))
     other = client.get("/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers

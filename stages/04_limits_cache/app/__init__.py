@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from app import cli, errors, guards, routes
+from app import cli, errors, guards, http_caching, routes
 from app.blueprints.books import books_bp
 from app.blueprints.loans import loans_bp
 from app.blueprints.users import users_bp
@@ -39,6 +39,7 @@ def create_app(config: str | Mapping | None = None) -> Flask:
     app.after_request(retry_after_only_on_429)
     limiter.init_app(app)
     cache.init_app(app)
+    http_caching.init_app(app)
     errors.register_error_handlers(app)
     guards.init_app(app)
     cli.register_commands(app)

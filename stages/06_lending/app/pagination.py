@@ -34,19 +34,24 @@ def page_url(page: int, per_page: int) -> str:
     return f"{request.base_url}?{urlencode(args, doseq=True)}"
 
 
-def paginate(query: Select, schema: Schema) -> dict:
+def paginate(query: Select, schema: Schema) -> tuple[dict, dict]:
+    """The page's body, and its links again in a `Link` header (RFC 8288) for clients that
+    page through headers. A view returns both; @cache.cached keeps both."""
     page = positive_int_arg("page", 1)
     per_page = min(positive_int_arg("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
     result = db.paginate(query, page=page, per_page=per_page, error_out=False)
     last = max(result.pages, 1)
-    return {
+    links = {
+        "self": page_url(page, per_page),
+        "first": page_url(1, per_page),
+        "prev": page_url(min(page - 1, last), per_page) if page > 1 else None,
+        "next": page_url(page + 1, per_page) if page < result.pages else None,
+        "last": page_url(last, per_page),
+    }
+    body = {
         "data": schema.dump(result.items, many=True),
         "meta": {"page": page, "per_page": per_page, "total": result.total, "pages": result.pages},
-        "links": {
-            "self": page_url(page, per_page),
-            "first": page_url(1, per_page),
-            "prev": page_url(min(page - 1, last), per_page) if page > 1 else None,
-            "next": page_url(page + 1, per_page) if page < result.pages else None,
-            "last": page_url(last, per_page),
-        },
+        "links": links,
     }
+    link = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None)
+    return body, {"Link": link}

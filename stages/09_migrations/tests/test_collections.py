@@ -50,6 +50,44 @@ def test_a_list_is_data_meta_and_links(client, catalogue):
     }
 
 
+def test_the_links_are_also_a_link_header(client, catalogue):
+    # RFC 8288: clients that page through headers (GitHub's API does) need no body to follow.
+    response = client.get("/books?per_page=2&page=2")
+    assert response.headers["Link"] == (
+        '<http://localhost/books?per_page=2&page=2>; rel="self", '
+        '<http://localhost/books?per_page=2&page=1>; rel="first", '
+        '<http://localhost/books?per_page=2&page=1>; rel="prev", '
+        '<http://localhost/books?per_page=2&page=3>; rel="next", '
+        '<http://localhost/books?per_page=2&page=3>; rel="last"'
+    )
+
+
+@pytest.mark.parametrize("path", ["/books", "/books/search?q=e", "/loans", "/users"])
+def test_every_list_has_a_link_header_without_the_missing_links(client, admin, catalogue, path):
+    response = client.get(path, headers=admin)
+    links = response.get_json()["links"]
+    assert (links["prev"], links["next"]) == (None, None)  # one page: no prev, no next
+    assert response.headers["Link"] == (
+        f'<{links["self"]}>; rel="self", <{links["first"]}>; rel="first", '
+        f'<{links["last"]}>; rel="last"'
+    )
+
+
+def test_a_page_served_from_the_cache_keeps_its_link_header(app, client, catalogue):
+    fresh = client.get("/books?per_page=4")
+    with app.app_context():  # behind the API's back: the cache is not told
+        db.session.add(
+            Book(
+                title="New", author="A", genre="G", age_category="Adult", publish_date=date.today()
+            )
+        )
+        db.session.commit()
+    cached = client.get("/books?per_page=4")
+    assert cached.get_json() == fresh.get_json()  # the cached page
+    assert cached.headers["Link"] == fresh.headers["Link"]
+    assert 'rel="next"' in cached.headers["Link"]
+
+
 def test_links_keep_the_filters_and_sort(client, catalogue):
     links = client.get("/books?genre__eq=SciFi&sort=title&per_page=1&page=2").get_json()["links"]
     assert links["prev"] == "http://localhost/books?genre__eq=SciFi&sort=title&per_page=1&page=1"

@@ -11,6 +11,7 @@ from app.blueprints.users import users_bp
 from app.blueprints.users.schemas import admin_user_schema, login_schema, user_schema
 from app.caching import forget, user_key
 from app.extensions import cache, db, login_limit, write_limit
+from app.http_caching import check_if_match
 from app.models import User
 from app.pagination import PAGING_PARAMETERS, paginate, reject_unknown_parameters
 
@@ -146,7 +147,9 @@ def update_me():
       responses:
         200: {content: {application/json: {schema: User}}}
     """
-    apply_changes(g.current_user, user_schema.load(request.get_json(), partial=True))
+    changes = user_schema.load(request.get_json(), partial=True)
+    check_if_match(g.current_user, user_schema)
+    apply_changes(g.current_user, changes)
     db.session.commit()
     forget(user_key(g.current_user.id))
     return user_schema.jsonify(g.current_user)
@@ -203,6 +206,7 @@ def update_user(user_id: int):
     changes = admin_user_schema.load(request.get_json(), partial=True)
     if changes.get("role", ADMIN) != ADMIN:
         lending.keep_an_admin(user)
+    check_if_match(user, user_schema)  # the representation a GET answers
     apply_changes(user, changes)
     db.session.commit()
     forget(user_key(user_id))

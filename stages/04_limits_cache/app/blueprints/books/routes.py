@@ -8,6 +8,7 @@ from app.blueprints.books import books_bp
 from app.blueprints.books.schemas import book_schema, books_schema
 from app.caching import invalidate, key_prefix
 from app.extensions import cache, db, write_limit
+from app.http_caching import check_if_match
 from app.models import Book
 
 
@@ -46,6 +47,7 @@ def update_book(book_id: int):
     book = get_book_or_404(book_id)
     # PUT replaces the book, so every field is required; PATCH changes only the fields sent.
     changes = book_schema.load(request.get_json(), partial=request.method == "PATCH")
+    check_if_match(book, book_schema)  # a client that sent If-Match gets a 412 if it is stale
     for field, value in changes.items():
         setattr(book, field, value)
     db.session.commit()
@@ -57,7 +59,9 @@ def update_book(book_id: int):
 @write_limit
 @admin_required
 def delete_book(book_id: int):
-    db.session.delete(get_book_or_404(book_id))
+    book = get_book_or_404(book_id)
+    check_if_match(book, book_schema)
+    db.session.delete(book)
     db.session.commit()
     invalidate("books")
     return "", 204

@@ -11,6 +11,7 @@ from app.blueprints.books.schemas import book_schema, sparse_book_schema
 from app.caching import invalidate, key_prefix
 from app.errors import InvalidQuery
 from app.extensions import cache, db, write_limit
+from app.http_caching import check_if_match
 from app.models import Book
 from app.pagination import PAGING_PARAMETERS, paginate, reject_unknown_parameters
 from app.query import Field, integer, parse_fields, parse_filters, parse_sort
@@ -79,6 +80,7 @@ def update_book(book_id: int):
     book = get_book_or_404(book_id)
     # PUT replaces the book, so every field is required; PATCH changes only the fields sent.
     changes = book_schema.load(request.get_json(), partial=request.method == "PATCH")
+    check_if_match(book, book_schema)  # a client that sent If-Match gets a 412 if it is stale
     for field, value in changes.items():
         setattr(book, field, value)
     db.session.commit()
@@ -90,7 +92,9 @@ def update_book(book_id: int):
 @write_limit
 @admin_required
 def delete_book(book_id: int):
-    db.session.delete(get_book_or_404(book_id))
+    book = get_book_or_404(book_id)
+    check_if_match(book, book_schema)
+    db.session.delete(book)
     db.session.commit()
     invalidate("books")
     return "", 204

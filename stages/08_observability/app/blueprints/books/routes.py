@@ -13,6 +13,7 @@ from app.blueprints.books.schemas import book_schema, popular_books_schema, spar
 from app.caching import invalidate, key_prefix
 from app.errors import InvalidQuery
 from app.extensions import cache, db, write_limit
+from app.http_caching import check_if_match
 from app.models import Book, loan_books
 from app.pagination import PAGING_PARAMETERS, paginate, reject_unknown_parameters
 from app.query import Field, integer, parse_fields, parse_filters, parse_sort
@@ -223,6 +224,7 @@ def update_book(book_id: int):
     book = get_book_or_404(book_id)
     # PUT replaces the book, so every field is required; PATCH changes only the fields sent.
     changes = book_schema.load(request.get_json(), partial=request.method == "PATCH")
+    check_if_match(book, book_schema)  # a client that sent If-Match gets a 412 if it is stale
     if request.method == "PUT":  # a replacement: optional fields not sent go back to defaults
         changes = {"isbn": None, "copies": 1, **changes}
     # The check gives a clear message; the database's CHECK constraint holds it under races.
@@ -247,7 +249,9 @@ def delete_book(book_id: int):
       responses:
         204: {description: Withdrawn}
     """
-    lending.withdraw_book(get_book_or_404(book_id))
+    book = get_book_or_404(book_id)
+    check_if_match(book, book_schema)
+    lending.withdraw_book(book)
     invalidate("books")
     return "", 204
 
