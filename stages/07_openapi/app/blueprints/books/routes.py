@@ -67,14 +67,8 @@ def list_books():
       parameters:
         - Page
         - PerPage
-        - name: sort
-          in: query
-          description: "Comma-separated fields, `-` for descending, e.g. `-publish_date,title`."
-          schema: {type: string}
-        - name: fields
-          in: query
-          description: "Comma-separated fields to return (`id` is always included)."
-          schema: {type: string}
+        - Sort
+        - Fields
         - name: include_deleted
           in: query
           description: "Admins only: include withdrawn books."
@@ -89,7 +83,7 @@ def list_books():
           explode: true
           schema: {type: object, additionalProperties: {type: string}}
       responses:
-        200: {content: {application/json: {schema: BookPage}}}
+        200: {content: {application/json: {schema: SparseBookPage}}}
     """
     conditions = parse_filters(request.args, BOOK_FIELDS, LIST_PARAMETERS)
     order = parse_sort(request.args.get("sort"), BOOK_FIELDS)
@@ -112,7 +106,7 @@ def search_books():
         - name: q
           in: query
           required: true
-          schema: {type: string, minLength: 1, maxLength: 100}
+          schema: {type: string, minLength: 1, maxLength: 100, pattern: '^[^\\x00]*$'}
         - Page
         - PerPage
       responses:
@@ -140,7 +134,7 @@ def popular_books():
       parameters:
         - name: limit
           in: query
-          description: "How many books (default 5, at most 50)."
+          description: "How many books (default 5; a larger value than 50 is clamped to 50)."
           schema: {type: integer, minimum: 1, default: 5}
       responses:
         200: {content: {application/json: {schema: PopularBooks}}}
@@ -173,11 +167,11 @@ def create_book():
     post:
       tags: [books]
       summary: Create a book (admin)
-      requestBody: {required: true, content: {application/json: {schema: Book}}}
+      requestBody: {required: true, content: {application/json: {schema: BookCreate}}}
       responses:
         201:
           content: {application/json: {schema: Book}}
-          headers: {Location: {schema: {type: string}}}
+          headers: {Location: Location}
     """
     book = Book(**book_schema.load(request.get_json()))
     db.session.add(book)
@@ -210,13 +204,14 @@ def update_book(book_id: int):
     put:
       tags: [books]
       summary: Replace a book (admin)
-      requestBody: {required: true, content: {application/json: {schema: Book}}}
+      operationId: replace_book
+      requestBody: {required: true, content: {application/json: {schema: BookCreate}}}
       responses:
         200: {content: {application/json: {schema: Book}}}
     patch:
       tags: [books]
       summary: Update some fields of a book (admin)
-      requestBody: {required: true, content: {application/json: {schema: Book}}}
+      requestBody: {required: true, content: {application/json: {schema: BookUpdate}}}
       responses:
         200: {content: {application/json: {schema: Book}}}
     """
