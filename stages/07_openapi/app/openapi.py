@@ -10,7 +10,9 @@ client sends to create (`BookCreate`), to change some fields (`BookUpdate`: noth
 and what it gets back (`Book`: every field it always has is required, no write-only field).
 """
 
+import inspect
 import re
+from datetime import date
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -24,6 +26,7 @@ from app.blueprints.books.schemas import BookSchema, PopularBookSchema
 from app.blueprints.loans.schemas import LoanSchema
 from app.blueprints.users.schemas import AdminUserSchema, LoginSchema, TokenSchema, UserSchema
 from app.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from app.query import MAX_IN_VALUES, OPERATORS, integer, text
 
 TITLE, VERSION = "Library API", "1.0.0"
 ERRORS = {
@@ -49,6 +52,20 @@ NO_NUL = r"^[^\x00]*$"
 NOT_BLANK = {
     BookSchema: {"title", "author", "genre", "age_category"},
     UserSchema: {"first_name", "last_name"},
+}
+# marshmallow's validate.Email as a pattern (without its rare quoted-string form).
+LETTER = r"A-Za-z\u00a1-\ud7ff\ue000-\uffff"  # no lone surrogate: app/guards.py refuses them
+LETTER_OR_DIGIT = rf"0-9{LETTER}"
+EMAIL = (
+    r"^[-!#$%&'*+/=?^`{}|~\w]+(\.[-!#$%&'*+/=?^`{}|~\w]+)*@"
+    rf"(localhost|([{LETTER_OR_DIGIT}]([{LETTER_OR_DIGIT}-]{{0,61}}[{LETTER_OR_DIGIT}])?\.)+"
+    rf"([{LETTER}]{{2,6}}|[{LETTER_OR_DIGIT}-]{{2,}}))$"
+)
+# A filter's value, by how app/query.py parses it; `in` takes a comma-separated list.
+VALUES = {
+    integer: ({"type": "integer", "minimum": -(10**9) + 1, "maximum": 10**9 - 1}, r"-?\d{1,9}"),
+    text: ({"type": "string", "maxLength": 200, "pattern": NO_NUL}, r"[^,\x00]{0,200}"),
+    date.fromisoformat: ({"type": "string", "format": "date"}, None),  # no exact list pattern
 }
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
@@ -103,10 +120,33 @@ def text_rules(self, field, **kwargs) -> dict:
     )
     rules = {"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$" if not_blank else NO_NUL}
     if any(isinstance(validator, validate.Email) for validator in field.validators):
-        rules["format"] = "email"
+        rules.update(format="email", pattern=EMAIL)
     if any(isinstance(validator, validate.Regexp) for validator in field.validators):
         del rules["pattern"]  # the field's own pattern (an ISBN's) has no NUL either
     return rules
+
+
+def filters_parameter(allowed: dict) -> dict:
+    """`field__op=value`: one property for each field and operator that app/query.py allows."""
+    properties = {}
+    for name, field in allowed.items():
+        value, item = VALUES[field.parse]
+        for op in OPERATORS:
+            if op == "in" and item:
+                pattern = rf"^{item}(,{item}){{0,{MAX_IN_VALUES - 1}}}$"
+                properties[f"{name}__in"] = {"type": "string", "pattern": pattern}
+            elif op not in ("in", "like", "ilike") or (op != "in" and field.parse is text):
+                properties[f"{name}__{op}"] = value
+    return {
+        "name": "filters",
+        "in": "query",
+        "description": "`field__op=value`: eq, ne, lt, le, gt, ge; like and ilike (contains) on "
+        f"text; in (up to {MAX_IN_VALUES} comma-separated values). "
+        "Example: `genre__eq=Fantasy&publish_date__ge=2000-01-01`.",
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "object", "properties": properties, "additionalProperties": False},
+    }
 
 
 def build_spec(app: Flask) -> dict:
@@ -201,6 +241,7 @@ def build_spec(app: Flask) -> dict:
             "schema": {"type": "string", "pattern": f"^({names})(,({names}))*$"},
         },
     )
+    spec.components.parameter("Filters", "query", filters_parameter(BOOK_FIELDS))
     spec.components.parameter(
         "Sort",
         "query",
@@ -220,7 +261,9 @@ def build_spec(app: Flask) -> dict:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=str.lower):
             operation = documented[method.lower()]  # a KeyError names an undocumented route
             operation.setdefault("operationId", rule.endpoint.rpartition(".")[2])
-            operation.setdefault("description", view.__doc__.partition("---")[0].strip())
+            operation.setdefault(
+                "description", inspect.cleandoc(view.__doc__).partition("---")[0].strip()
+            )
             complete(operation, method.lower(), rule, getattr(view, "auth", None), problem)
             operations[method.lower()] = operation
         spec.path(path=re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), operations=operations)
@@ -239,9 +282,11 @@ def complete(operation: dict, method: str, rule, auth: str | None, problem: dict
                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
             }
         )
-    bearer = {"bearerAuth": []}
-    # No token needed: `security: []`; optional: "none, or a bearer token"; else a bearer token.
-    operation["security"] = {None: [], "optional": [{}, bearer]}.get(auth, [bearer])
+    # `security: []` when anyone may call: an optional token too, so that a generated client
+    # lets an anonymous caller in (most generators read `[{}, bearerAuth]` as "a token needed").
+    operation["security"] = [{"bearerAuth": []}] if auth in ("token", "admin") else []
+    if auth == "optional":
+        operation["description"] += "\n\nA bearer token is optional: with one, admins see more."
     statuses = {400, 429, 500}
     if rule.arguments:
         statuses.add(404)

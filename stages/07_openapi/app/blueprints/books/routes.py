@@ -73,15 +73,7 @@ def list_books():
           in: query
           description: "Admins only: include withdrawn books."
           schema: {type: string, enum: ["true", "false"]}
-        - name: filters
-          in: query
-          description: >-
-            `field__op=value` on id, title, author, genre, age_category, publish_date, isbn,
-            copies, available; op is one of eq, ne, lt, le, gt, ge, like, ilike (contains),
-            in (comma-separated). Example: `genre__eq=Fantasy&publish_date__ge=2000-01-01`.
-          style: form
-          explode: true
-          schema: {type: object, additionalProperties: {type: string}}
+        - Filters
       responses:
         200: {content: {application/json: {schema: SparseBookPage}}}
     """
