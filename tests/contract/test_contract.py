@@ -146,4 +146,5 @@ def test_schemathesis_with_every_check_and_the_stateful_phase_finds_no_failure(s
             "--generation-deterministic",  # the same requests on every run
         ],
     )
+    print(result.output[result.output.find("SUMMARY") :])  # shown with `pytest -s`
     assert result.exit_code == 0, result.output
