@@ -43,7 +43,14 @@ run-prod: $(VENV)/.runtime ## serve final/ with gunicorn on DATABASE_URL and RED
 	cd final && APP_CONFIG=production $(BIN)/flask --app app init-db
 	cd final && APP_CONFIG=production $(BIN)/gunicorn
 
-test: $(VENV)/.dev ## set up and run every check: lint, each stage's tests in its own process, docs...
+# axe-core for the docs' accessibility audit (tools/browser_check.py), pinned by tools/axe/.
+AXE := tools/axe/node_modules/.installed
+$(AXE): tools/axe/package.json tools/axe/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the docs' accessibility audit will be skipped (apt install npm)"; fi
+
+test: $(VENV)/.dev $(AXE) ## set up and run every check: lint, each stage's tests in its own process, docs...
 	$(BIN)/python tools/run_checks.py
 
 lint: $(VENV)/.dev ## ruff check and format check only
@@ -72,4 +79,4 @@ constraints: $(VENV)/.dev ## re-pin every transitive dependency into constraints
 	  echo "# Regenerate with: make constraints"; $(BIN)/pip freeze --exclude-editable | sort -f; } > constraints.txt
 
 clean: ## remove the virtualenv, caches and built docs (your instance databases stay)
-	rm -rf $(VENV) site docs/generated .checks .pytest_cache .ruff_cache
+	rm -rf $(VENV) site docs/generated .checks .pytest_cache .ruff_cache tools/axe/node_modules

@@ -70,3 +70,9 @@ def test_the_scanner_finds_a_hard_coded_secret():
     assert SECRET_IN_SOURCE.search('SECRET_KEY = "super secret secrets"')
     assert SECRET_IN_SOURCE.search("jwt.encode(payload, 'hunter2', algorithm='HS256')")
     assert not SECRET_IN_SOURCE.search('SECRET_KEY = os.environ.get("SECRET_KEY")')
+
+
+def test_the_license_is_the_one_the_api_description_names():
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    for openapi in [*ROOT.glob("stages/*/app/openapi.py"), ROOT / "final/app/openapi.py"]:
+        assert '"license": {"name": "MIT"' in openapi.read_text(encoding="utf-8")

@@ -7,7 +7,10 @@ the highlighted code, the diffs and the mermaid diagrams show up, and that no pa
 CDN (the machine and CI reach no network but the package registries). Serves site/ on 127.0.0.1
 with the standard library, and final/'s app for its Swagger UI at /docs (every operation listed),
 drives Debian's Chromium through playwright, prints one line per page.
-Without Chromium it skips, except in CI (CI set), where it fails.
+Every site page is also audited for accessibility with axe-core (tools/axe/, installed by
+`make test` with npm): any violation of impact serious or critical fails the page, printed with
+its rule id and the elements it concerns.
+Without Chromium (or without axe-core) it skips that part, except in CI (CI set), where it fails.
 """
 
 import functools
@@ -30,6 +33,9 @@ from stages import chain  # tools/stages.py, next to this file
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "site"
 DIFFS = ROOT / "docs" / "generated" / "diffs"
+# tools/axe/package.json pins it; `npm ci --prefix tools/axe` installs it (make test does).
+AXE = ROOT / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FAILS = {"serious", "critical"}  # moderate and minor findings are printed by no one
 # Debian's /usr/bin/chromium is a shell launcher that adds flags of its own (remote extensions,
 # a noisy /dev/shm probe); the binary behind it is what playwright should drive.
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
@@ -165,6 +171,25 @@ def check_page(page, path: str, site: Path, stage_folders: set[str]) -> str:
     return ", ".join(seen)
 
 
+def accessibility_problems(page) -> list[str]:
+    """axe-core's violations of impact serious or critical on the page, one line per element:
+    the rule id, what it asks, and the element's CSS selector."""
+    page.add_script_tag(path=str(AXE))  # inline: no request, nothing to serve
+    # Swagger UI (the OpenAPI page) is a third-party widget, audited by its own project.
+    violations = page.evaluate(
+        """async () => (await axe.run(
+            {exclude: [["#swagger-ui"]]}, {resultTypes: ["violations"]}
+        )).violations"""
+    )
+    return [
+        f"axe {violation['id']} ({violation['impact']}): {violation['help']} — "
+        f"{' '.join(map(str, node['target']))}"
+        for violation in violations
+        if violation["impact"] in AXE_FAILS
+        for node in violation["nodes"]
+    ]
+
+
 def is_local(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme not in {"http", "https", "ws", "wss"} or parts.hostname in LOCAL_HOSTS
@@ -179,8 +204,9 @@ class Visit:
     summary: str = ""
 
 
-def visit(context, url: str, label: str, check) -> Visit:
-    """Open one page and run `check(page)`; the page stays open to catch late requests."""
+def visit(context, url: str, label: str, check, audit: bool = False) -> Visit:
+    """Open one page and run `check(page)`, then axe-core if `audit`; the page stays open to
+    catch late requests."""
     page = context.new_page()
     seen = Visit(label, page)
 
@@ -201,6 +227,9 @@ def visit(context, url: str, label: str, check) -> Visit:
             seen.problems.append(f"HTTP status {response.status if response else 'none'}")
         else:
             seen.summary = check(page)
+            if audit:
+                seen.problems += accessibility_problems(page)
+                seen.summary += ", no serious axe violation"
     except (PageError, PlaywrightError) as error:
         seen.problems.append(str(error).splitlines()[0])
     return seen
@@ -225,7 +254,7 @@ def finish(seen: Visit) -> bool:
     return True
 
 
-def run(chromium: str, site: Path, urls: Iterable[str] = ()) -> int:
+def run(chromium: str, site: Path, urls: Iterable[str] = (), audit: bool = True) -> int:
     stage_folders = {folder.name for folder in chain(ROOT)}
     with serve(site) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -239,6 +268,7 @@ def run(chromium: str, site: Path, urls: Iterable[str] = ()) -> int:
                 base + path,
                 "/" + path,
                 functools.partial(check_page, path=path, site=site, stage_folders=stage_folders),
+                audit,
             )
             for path in site_pages(site)
         ]
@@ -263,8 +293,14 @@ def main() -> int:
     if not (SITE / "index.html").is_file():
         print(f"browser check: {SITE} has no index.html; build the site first (make docs)")
         return 1
+    audit = AXE.is_file()
+    if not audit:
+        if os.environ.get("CI"):
+            print(f"browser check: {AXE} is missing (npm ci --prefix tools/axe); CI needs it")
+            return 1
+        print("accessibility audit skipped: install axe-core with `npm ci --prefix tools/axe`")
     with final_docs() as docs_url:
-        return run(chromium, SITE, [docs_url])
+        return run(chromium, SITE, [docs_url], audit)
 
 
 if __name__ == "__main__":

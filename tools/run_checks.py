@@ -2,6 +2,7 @@
 
     python tools/run_checks.py            # everything `make test` runs
     python tools/run_checks.py stages     # only the given groups: lint stages tools chain docs ...
+    python tools/run_checks.py contract   # the API contract from outside (tests/contract/)
 
 Every stage and final/ has its own `app` package, so each suite runs as `pytest` inside its own
 folder, in a separate process. The last line is a total that CI can read.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+SPEC_TOOLS = ROOT / "tools" / "spec-tools"  # npm tools that check the spec, pinned by its lockfile
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)")
 
 
@@ -87,6 +89,22 @@ def all_checks() -> list[Check]:
     if (ROOT / "tools" / "stages.py").exists():
         checks.append(
             Check("chain", "stage chain", [str(BIN / "python"), "tools/stages.py", "--check"])
+        )
+    if (ROOT / "tests" / "contract").is_dir():
+        # The lockfile, once installed, is copied into node_modules: a changed one installs again.
+        installed = "node_modules/.installed-package-lock.json"
+        npm_ci = (
+            f"cmp -s package-lock.json {installed} || {{ npm ci --ignore-scripts --no-audit "
+            f"--no-fund && cp package-lock.json {installed}; }}"
+        )
+        checks.append(Check("contract", "spec tools (npm ci)", ["sh", "-c", npm_ci], SPEC_TOOLS))
+        checks.append(
+            Check(
+                "contract",
+                "contract (final/ over HTTP)",
+                [*pytest, "tests/contract"],
+                is_pytest=True,
+            )
         )
     if (ROOT / "mkdocs.yml").exists():
         checks.append(

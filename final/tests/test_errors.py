@@ -1,9 +1,11 @@
 import logging
 
 import pytest
+from flask import abort
 from sqlalchemy import func, select
 
 from app import create_app
+from app.errors import PROBLEM_TYPES
 from app.extensions import db
 from app.models import Book
 from tests.conftest import BOOK
@@ -16,13 +18,43 @@ def test_every_error_is_a_problem_document(client):
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert response.get_json() == {
-        "type": "about:blank",
+        "type": "https://library.example/problems/not-found",
         "title": "Not Found",
         "status": 404,
-        "detail": response.get_json()["detail"],
+        "detail": (  # Werkzeug's own text for a URL with no route: it names no internals
+            "The requested URL was not found on the server. If you entered the URL manually "
+            "please check your spelling and try again."
+        ),
         "instance": "/nowhere",
         "request_id": "trace-42",
     }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "kind"),
+    [
+        ("POST", "/books", {"title": ""}, "validation"),
+        ("GET", "/books?page=0", None, "validation"),
+        ("POST", "/loans", {"book_ids": [1]}, "no-copy-available"),  # the admin holds the copy
+        ("DELETE", "/users/me", None, "last-admin"),
+        ("POST", "/books", BOOK, "conflict"),  # the same title and author again
+        ("DELETE", "/books", None, "method-not-allowed"),
+    ],
+)
+def test_each_kind_of_error_has_its_own_type(client, admin, book, method, path, body, kind):
+    assert client.post("/loans", json={"book_ids": [book["id"]]}, headers=admin).status_code == 201
+    response = client.open(path, method=method, json=body, headers=admin)
+    problem = response.get_json()
+    assert problem["type"] == f"https://library.example/problems/{kind}"
+    assert (response.status_code, kind) in {(s, k) for k, (s, _) in PROBLEM_TYPES.items()}
+
+
+def test_a_status_without_a_kind_of_its_own_is_about_blank(app, client):
+    @app.get("/teapot")
+    def teapot():
+        abort(418)
+
+    assert client.get("/teapot").get_json()["type"] == "about:blank"
 
 
 def test_a_wrong_method_is_405_with_allow(client):

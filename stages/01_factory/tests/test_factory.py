@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from app import create_app
 from config import ConfigError
@@ -21,9 +22,12 @@ def test_no_argument_reads_app_config_from_the_environment(monkeypatch):
     assert create_app().testing
 
 
-def test_default_is_development_with_sqlite_in_the_instance_folder(monkeypatch):
+def test_default_is_development_with_sqlite_in_the_instance_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("APP_CONFIG", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    # Flask-SQLAlchemy creates the instance folder for a relative SQLite path: this one is in
+    # tmp_path, so the test leaves no instance/ in the stage (nor touches a learner's database).
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda app: str(tmp_path / "instance"))
     app = create_app()
     assert not app.testing
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///library.db"

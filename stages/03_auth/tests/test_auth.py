@@ -119,6 +119,10 @@ BAD_AUTHORIZATION = {
     "Bearer and no token": lambda app, uid: "Bearer",
     "Bearer and spaces": lambda app, uid: "Bearer   ",
     "Basic scheme": lambda app, uid: "Basic YWRhOnBhc3N3b3Jk",
+    # Werkzeug hands over the token of any scheme: only the app's own check refuses this one.
+    "a valid token, another scheme": lambda app, uid: (
+        "Token " + sign(claims_for(uid), app.config["SECRET_KEY"])
+    ),
     "token without a scheme": lambda app, uid: sign(claims_for(uid), app.config["SECRET_KEY"]),
     "garbage": lambda app, uid: "Bearer not-a-jwt",
     "three garbage parts": lambda app, uid: "Bearer aaa.bbb.ccc",

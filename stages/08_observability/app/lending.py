@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import ADMIN
+from app.errors import Refused
 from app.extensions import db
 from app.models import Book, Loan, User, loan_books
 
@@ -28,7 +29,7 @@ def take_copy(book_id: int) -> None:
     ).rowcount
     if taken != 1:
         db.session.rollback()
-        abort(409, f"No copy of book {book_id} is available.")
+        raise Refused("no-copy-available", f"No copy of book {book_id} is available.")
 
 
 def give_back_copies(book_ids: list[int]) -> None:
@@ -62,7 +63,7 @@ def claim_active_loan(loan_id: int, **values) -> None:
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        abort(409, f"Loan {loan_id} was returned; it cannot change.")
+        raise Refused("loan-returned", f"Loan {loan_id} was returned; it cannot change.")
 
 
 def borrow(user: User, book_ids: list[int]) -> Loan:
@@ -90,9 +91,9 @@ def add_book(loan: Loan, book: Book) -> None:
     claim_active_loan(loan.id)
     book_ids = books_on(loan.id)
     if book.id in book_ids:
-        abort(409, f"Book {book.id} is already on loan {loan.id}.")
+        raise Refused("book-already-on-loan", f"Book {book.id} is already on loan {loan.id}.")
     if len(book_ids) >= MAX_BOOKS_PER_LOAN:
-        abort(409, f"A loan holds at most {MAX_BOOKS_PER_LOAN} books.")
+        raise Refused("loan-full", f"A loan holds at most {MAX_BOOKS_PER_LOAN} books.")
     take_copy(book.id)
     db.session.execute(insert(loan_books).values(loan_id=loan.id, book_id=book.id))
     db.session.commit()
@@ -104,7 +105,10 @@ def remove_book(loan: Loan, book_id: int) -> None:
     if book_id not in book_ids:
         abort(404, f"Book {book_id} is not on loan {loan.id}.")
     if len(book_ids) == 1:
-        abort(409, f"Book {book_id} is the last book on loan {loan.id}: return the loan instead.")
+        raise Refused(
+            "last-book-on-loan",
+            f"Book {book_id} is the last book on loan {loan.id}: return the loan instead.",
+        )
     db.session.execute(
         delete(loan_books).where(loan_books.c.loan_id == loan.id, loan_books.c.book_id == book_id)
     )
@@ -156,7 +160,9 @@ def restore_book(book: Book) -> None:
         abort(409, f"An identical book was catalogued after book {book.id} was withdrawn.")
     if restored != 1:
         db.session.rollback()
-        abort(409, f"Book {book.id} is in the catalogue; there is nothing to restore.")
+        raise Refused(
+            "not-withdrawn", f"Book {book.id} is in the catalogue; there is nothing to restore."
+        )
     db.session.commit()
 
 
@@ -177,7 +183,7 @@ def keep_an_admin(user: User) -> None:
     admins = db.session.scalar(select(func.count()).where(User.role == ADMIN))
     if admins <= 1:
         db.session.rollback()
-        abort(409, "This is the only admin account; make another admin first.")
+        raise Refused("last-admin", "This is the only admin account; make another admin first.")
 
 
 def delete_account(user: User) -> None:
@@ -188,6 +194,8 @@ def delete_account(user: User) -> None:
         select(func.count()).where(Loan.user_id == user.id, Loan.return_date.is_(None))
     ):
         db.session.rollback()
-        abort(409, "This account has books on loan; return them before deleting it.")
+        raise Refused(
+            "account-has-loans", "This account has books on loan; return them before deleting it."
+        )
     db.session.delete(user)  # the returned loans go too (cascade)
     db.session.commit()

@@ -71,7 +71,7 @@ def test_missing_book_is_a_json_404(client, method, admin):
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert without_request_details(response.get_json()) == {
-        "type": "about:blank",
+        "type": "https://library.example/problems/not-found",
         "title": "Not Found",
         "status": 404,
         "detail": "Book 999 does not exist.",

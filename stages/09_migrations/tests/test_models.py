@@ -59,7 +59,7 @@ def test_new_users_are_members(app):
 
 def test_outside_tests_passwords_use_scrypt():
     # Tests use a fast hash; every other configuration keeps Werkzeug's strong default.
-    app = create_app("development")
+    app = create_app({"APP_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     with app.app_context():
         user = User(first_name="A", last_name="B", email="a@example.com")
         user.set_password("correct horse battery staple")

@@ -75,6 +75,13 @@ def test_register_with_an_invalid_field_is_400_and_writes_nothing(
     assert count_users(app) == 0
 
 
+def test_a_missing_password_is_reported(client):
+    without_password = {key: value for key, value in USER.items() if key != "password"}
+    response = client.post("/users", json=without_password)
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {"password": ["Missing data for required field."]}
+
+
 def test_registering_as_admin_does_not_make_an_admin(app, client):
     client.post("/users", json={**USER, "role": "admin"})
     with app.app_context():

@@ -11,7 +11,7 @@ from app.auth import admin_required, is_admin, token_optional
 from app.blueprints.books import books_bp
 from app.blueprints.books.schemas import book_schema, popular_books_schema, sparse_book_schema
 from app.caching import invalidate, key_prefix
-from app.errors import InvalidQuery
+from app.errors import InvalidQuery, Refused
 from app.extensions import cache, db, write_limit
 from app.http_caching import check_if_match
 from app.models import Book, loan_books
@@ -68,29 +68,15 @@ def list_books():
       parameters:
         - Page
         - PerPage
-        - name: sort
-          in: query
-          description: "Comma-separated fields, `-` for descending, e.g. `-publish_date,title`."
-          schema: {type: string}
-        - name: fields
-          in: query
-          description: "Comma-separated fields to return (`id` is always included)."
-          schema: {type: string}
+        - Sort
+        - Fields
         - name: include_deleted
           in: query
           description: "Admins only: include withdrawn books."
           schema: {type: string, enum: ["true", "false"]}
-        - name: filters
-          in: query
-          description: >-
-            `field__op=value` on id, title, author, genre, age_category, publish_date, isbn,
-            copies, available; op is one of eq, ne, lt, le, gt, ge, like, ilike (contains),
-            in (comma-separated). Example: `genre__eq=Fantasy&publish_date__ge=2000-01-01`.
-          style: form
-          explode: true
-          schema: {type: object, additionalProperties: {type: string}}
+        - Filters
       responses:
-        200: {content: {application/json: {schema: BookPage}}}
+        200: {content: {application/json: {schema: SparseBookPage}}}
     """
     conditions = parse_filters(request.args, BOOK_FIELDS, LIST_PARAMETERS)
     order = parse_sort(request.args.get("sort"), BOOK_FIELDS)
@@ -113,7 +99,7 @@ def search_books():
         - name: q
           in: query
           required: true
-          schema: {type: string, minLength: 1, maxLength: 100}
+          schema: {type: string, minLength: 1, maxLength: 100, pattern: '^[^\\x00]*$'}
         - Page
         - PerPage
       responses:
@@ -141,7 +127,7 @@ def popular_books():
       parameters:
         - name: limit
           in: query
-          description: "How many books (default 5, at most 50)."
+          description: "How many books (default 5; a larger value than 50 is clamped to 50)."
           schema: {type: integer, minimum: 1, default: 5}
       responses:
         200: {content: {application/json: {schema: PopularBooks}}}
@@ -174,11 +160,11 @@ def create_book():
     post:
       tags: [books]
       summary: Create a book (admin)
-      requestBody: {required: true, content: {application/json: {schema: Book}}}
+      requestBody: {required: true, content: {application/json: {schema: BookCreate}}}
       responses:
         201:
           content: {application/json: {schema: Book}}
-          headers: {Location: {schema: {type: string}}}
+          headers: {Location: Location}
     """
     book = Book(**book_schema.load(request.get_json()))
     db.session.add(book)
@@ -211,13 +197,14 @@ def update_book(book_id: int):
     put:
       tags: [books]
       summary: Replace a book (admin)
-      requestBody: {required: true, content: {application/json: {schema: Book}}}
+      operationId: replace_book
+      requestBody: {required: true, content: {application/json: {schema: BookCreate}}}
       responses:
         200: {content: {application/json: {schema: Book}}}
     patch:
       tags: [books]
       summary: Update some fields of a book (admin)
-      requestBody: {required: true, content: {application/json: {schema: Book}}}
+      requestBody: {required: true, content: {application/json: {schema: BookUpdate}}}
       responses:
         200: {content: {application/json: {schema: Book}}}
     """
@@ -229,7 +216,8 @@ def update_book(book_id: int):
         changes = {"isbn": None, "copies": 1, **changes}
     # The check gives a clear message; the database's CHECK constraint holds it under races.
     if changes.get("copies", book.copies) < book.on_loan:
-        abort(409, f"{book.on_loan} copies of book {book_id} are on loan; keep at least that many.")
+        message = f"{book.on_loan} copies of book {book_id} are on loan; keep at least that many."
+        raise Refused("copies-on-loan", message)
     for field, value in changes.items():
         setattr(book, field, value)
     db.session.commit()

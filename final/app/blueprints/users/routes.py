@@ -39,11 +39,11 @@ def register():
     post:
       tags: [users]
       summary: Register
-      requestBody: {required: true, content: {application/json: {schema: User}}}
+      requestBody: {required: true, content: {application/json: {schema: UserCreate}}}
       responses:
         201:
           content: {application/json: {schema: User}}
-          headers: {Location: {schema: {type: string}}}
+          headers: {Location: Location}
     """
     data = user_schema.load(request.get_json())
     password = data.pop("password")
@@ -143,7 +143,7 @@ def update_me():
     patch:
       tags: [users]
       summary: Update your account
-      requestBody: {required: true, content: {application/json: {schema: User}}}
+      requestBody: {required: true, content: {application/json: {schema: UserUpdate}}}
       responses:
         200: {content: {application/json: {schema: User}}}
     """
@@ -198,7 +198,7 @@ def update_user(user_id: int):
     patch:
       tags: [users]
       summary: Update a user (admin)
-      requestBody: {required: true, content: {application/json: {schema: AdminUser}}}
+      requestBody: {required: true, content: {application/json: {schema: AdminUserUpdate}}}
       responses:
         200: {content: {application/json: {schema: User}}}
     """

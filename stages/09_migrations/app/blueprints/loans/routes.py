@@ -54,11 +54,11 @@ def create_loan():
     post:
       tags: [loans]
       summary: Borrow books
-      requestBody: {required: true, content: {application/json: {schema: Loan}}}
+      requestBody: {required: true, content: {application/json: {schema: LoanCreate}}}
       responses:
         201:
           content: {application/json: {schema: Loan}}
-          headers: {Location: {schema: {type: string}}}
+          headers: {Location: Location}
     """
     data = loan_schema.load(request.get_json())
     user_id = data.get("user_id", g.current_user.id)
