@@ -43,6 +43,11 @@ def run_migrations_online():
 
     options = {"process_revision_directives": skip_empty_revisions, **migrate.configure_args}
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode copies a table, then drops the old one: with foreign keys on, SQLite
+            # refuses to drop a table that other rows point at. Off for the migration only.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=migrate.db.metadata, **options)
         with context.begin_transaction():
             context.run_migrations()

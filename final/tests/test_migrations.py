@@ -59,3 +59,15 @@ def test_init_db_runs_the_migrations(tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert "alembic_version" in inspect(db.engine).get_table_names()
+
+
+def test_the_migrations_go_down_and_up_with_data_in_the_tables(tmp_path):
+    app = migrated_app(tmp_path)
+    assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        downgrade(revision="0002")  # 0003 rebuilds the books table that loans point at
+        upgrade()
+        assert "_alembic_tmp_books" not in inspect(db.engine).get_table_names()
+        indexes = {index["name"] for index in inspect(db.engine).get_indexes("books")}
+        assert {"uq_books_isbn", "uq_books_title_author"} <= indexes
+        assert db.session.scalar(text("SELECT count(*) FROM loan_books")) > 0
