@@ -14,12 +14,16 @@ from flask import current_app, request
 
 from app.extensions import cache
 
+# Longer than any entry lives. Not 0 ("never expires"): a full SimpleCache evicts the entries that
+# expire soonest first, and to it 0 sorts first, so every store would start a new generation.
+GENERATION_TIMEOUT = 24 * 60 * 60
+
 
 def invalidate(group: str) -> str:
     """Start a new generation of the group's keys; return its token."""
     token = uuid4().hex
     try:
-        cache.set(f"{group}:generation", token, timeout=0)  # 0: never expires
+        cache.set(f"{group}:generation", token, timeout=GENERATION_TIMEOUT)
     except Exception:  # the backend's own errors (redis.ConnectionError...) vary by backend
         current_app.logger.warning("Cache unavailable: %r not invalidated", group, exc_info=True)
     return token

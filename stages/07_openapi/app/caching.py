@@ -11,11 +11,15 @@ from flask import request
 
 from app.extensions import cache
 
+# Longer than any entry lives. Not 0 ("never expires"): a full SimpleCache evicts the entries that
+# expire soonest first, and to it 0 sorts first, so every store would start a new generation.
+GENERATION_TIMEOUT = 24 * 60 * 60
+
 
 def invalidate(group: str) -> str:
     """Start a new generation of the group's keys; return its token."""
     token = uuid4().hex
-    cache.set(f"{group}:generation", token, timeout=0)  # 0: never expires
+    cache.set(f"{group}:generation", token, timeout=GENERATION_TIMEOUT)
     return token
 
 

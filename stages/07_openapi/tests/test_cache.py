@@ -4,6 +4,7 @@ import pytest
 from flask import request
 from sqlalchemy import update
 
+from app import create_app
 from app.auth import token_required
 from app.blueprints.books.schemas import book_schema
 from app.extensions import cache, db
@@ -146,3 +147,22 @@ def test_cache_above_auth_would_serve_one_users_data_to_anyone(app, client, auth
     leaked = client.get("/users/me")  # no token at all
     assert leaked.status_code == 200
     assert leaked.get_json()["email"] == "ada@example.com"
+
+
+def test_a_full_cache_keeps_its_generation():
+    # SimpleCache holds CACHE_THRESHOLD entries. A generation stored as "never expires" was the
+    # first one a full cache evicted: every answer then started a new generation, and a full
+    # cache never served a hit again.
+    app = create_app({"APP_CONFIG": "testing", "CACHE_THRESHOLD": 5})
+    with app.app_context():
+        db.create_all()
+    for n in range(10):
+        add_behind_the_apis_back(app, **{**BOOK, "title": f"Volume {n}"})
+    client = app.test_client()
+    client.get("/books/1")
+    with app.app_context():
+        generation = cache.get("books:generation")
+    for book_id in range(2, 11):  # nine more cached answers: more than the cache holds
+        assert client.get(f"/books/{book_id}").status_code == 200
+    with app.app_context():
+        assert cache.get("books:generation") == generation
