@@ -145,6 +145,29 @@ def test_created_and_rate_limited_answers_document_their_headers(client):
     assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"} <= set(limited)
 
 
+def test_conditional_requests_are_documented_as_they_behave(client, admin, book, shelf):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    one, page = paths["/books/{book_id}"], paths["/books"]["get"]
+    url = f"/books/{book['id']}"
+
+    read = client.get(url)
+    assert "ETag" in one["get"]["responses"]["200"]["headers"] and read.headers["ETag"]
+    assert "Link" in page["responses"]["200"]["headers"] and client.get("/books").headers["Link"]
+    assert {"$ref": "#/components/parameters/IfNoneMatch"} in one["get"]["parameters"]
+    assert client.get(url, headers={"If-None-Match": read.headers["ETag"]}).status_code == 304
+    assert "ETag" in one["get"]["responses"]["304"]["headers"]
+
+    stale = {**admin, "If-Match": read.headers["ETag"]}
+    assert client.patch(url, json={"copies": 5}, headers=admin).status_code == 200
+    for method in ("put", "patch", "delete"):  # the routes that call check_if_match
+        assert {"$ref": "#/components/parameters/IfMatch"} in one[method]["parameters"]
+        assert "412" in one[method]["responses"]
+    assert client.patch(url, json={"copies": 1}, headers=stale).status_code == 412
+    assert client.delete(url, headers=stale).status_code == 412
+    me = paths["/users/me"]  # PATCH checks If-Match, DELETE does not
+    assert "412" in me["patch"]["responses"] and "412" not in me["delete"]["responses"]
+
+
 def test_interactive_docs_are_served_without_a_cdn(client):
     page = client.get("/docs/")
     assert page.status_code == 200

@@ -253,6 +253,43 @@ def build_spec(app: Flask) -> dict:
     spec.components.header(
         "Location", {"description": "The new resource", "schema": {"type": "string"}}
     )
+    # HTTP caching (app/http_caching.py) and the pages' Link header (app/pagination.py)
+    spec.components.header(
+        "ETag",
+        {
+            "description": "This answer's version: send it back in If-None-Match to revalidate "
+            "a copy, or in If-Match to write only if nobody has changed it since",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    )
+    spec.components.header(
+        "Link",
+        {
+            "description": "The page's `links` again, as RFC 8288 links (rel first, next...)",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    )
+    spec.components.parameter(
+        "IfNoneMatch",
+        "header",
+        {
+            "name": "If-None-Match",
+            "description": "The ETag of the copy you hold: 304, without a body, if it is current.",
+            "schema": {"type": "string"},
+        },
+    )
+    spec.components.parameter(
+        "IfMatch",
+        "header",
+        {
+            "name": "If-Match",
+            "description": "Optional. The ETag you read: the write happens only if it is still "
+            "current, else 412 and nothing changes. Without it, the write happens regardless.",
+            "schema": {"type": "string"},
+        },
+    )
     for component, name, default, description in (
         ("Page", "page", 1, "Starts at 1."),
         ("PerPage", "per_page", DEFAULT_PER_PAGE, f"A larger value is clamped to {MAX_PER_PAGE}."),
@@ -295,14 +332,15 @@ def build_spec(app: Flask) -> dict:
             operation.setdefault(
                 "description", inspect.cleandoc(view.__doc__).partition("---")[0].strip()
             )
-            complete(operation, method.lower(), rule, getattr(view, "auth", None), problem)
+            complete(operation, method.lower(), rule, view, problem)
             operations[method.lower()] = operation
         spec.path(path=re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), operations=operations)
     return spec.to_dict()
 
 
-def complete(operation: dict, method: str, rule, auth: str | None, problem: dict) -> None:
-    """Add what the code already says: parameters, security and error responses."""
+def complete(operation: dict, method: str, rule, view, problem: dict) -> None:
+    """Add what the code already says: parameters, security, error responses, HTTP caching."""
+    auth = getattr(view, "auth", None)
     parameters = operation.setdefault("parameters", [])
     for name in rule.arguments:
         parameters.append(
@@ -333,6 +371,25 @@ def complete(operation: dict, method: str, rule, auth: str | None, problem: dict
     if 429 in responses:
         responses[429] = {**responses[429], "headers": {"Retry-After": "Retry-After"}}
         responses[429]["headers"].update({name: name for name in RATE_LIMIT_HEADERS})
+    for status in (200, 201):  # every JSON answer but a PUT's has an ETag (http_caching.py)
+        content = responses.get(status, {}).get("content", {}).get("application/json")
+        if content and method != "put":
+            headers = responses[status].setdefault("headers", {})
+            headers["ETag"] = "ETag"
+            if str(content["schema"]).endswith("Page"):  # paginate() sends the links again
+                headers["Link"] = "Link"
+    if method == "get":
+        parameters.append("IfNoneMatch")
+        responses[304] = {
+            "description": "Not modified: the copy named by If-None-Match is current",
+            "headers": {"ETag": "ETag"},
+        }
+    if "check_if_match(" in inspect.getsource(view):  # the route honours If-Match
+        parameters.append("IfMatch")
+        responses[412] = {
+            "description": "Changed since you read it (If-Match): nothing was written",
+            "content": problem,
+        }
     for response in responses.values():
         if isinstance(response, dict):  # a string names a response component
             response.setdefault("description", "OK")
