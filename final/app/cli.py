@@ -1,4 +1,5 @@
-"""Flask CLI commands: `flask --app app init-db`, `seed`, `create-admin` and `check-stock`."""
+"""Flask CLI commands: `flask --app app init-db`, `seed`, `create-admin`, `check-stock` and
+`purge-idempotency-keys`."""
 
 from datetime import date, timedelta
 
@@ -9,7 +10,7 @@ from flask_migrate import upgrade
 from marshmallow import ValidationError
 from sqlalchemy import inspect, select
 
-from app import lending
+from app import idempotency, lending
 from app.auth import ADMIN
 from app.blueprints.users.schemas import user_schema
 from app.demo_data import BOOKS, DEMO_PASSWORD, LOANS, USERS
@@ -22,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(check_stock_command)
+    app.cli.add_command(purge_idempotency_keys_command)
 
 
 @click.command("init-db")
@@ -113,3 +115,10 @@ def check_stock_command(repair: bool):
         click.echo(f"Repaired {len(drift)} book(s).")
     else:
         raise click.ClickException(f"{len(drift)} book(s) drifted; run with --repair to fix.")
+
+
+@click.command("purge-idempotency-keys")
+@with_appcontext
+def purge_idempotency_keys_command():
+    """Delete the Idempotency-Keys older than a day (run it daily, from cron or a timer)."""
+    click.echo(f"Deleted {idempotency.purge_expired()} expired Idempotency-Key(s).")

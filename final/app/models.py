@@ -1,9 +1,20 @@
 """The data model the whole course keeps: users borrow books through loans."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -111,3 +122,24 @@ class Loan(db.Model):
 
     user: Mapped[User] = relationship(back_populates="loans")
     books: Mapped[list[Book]] = relationship(secondary=loan_books, back_populates="loans")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC: the same on every database
+
+
+class IdempotencyKey(db.Model):
+    """A POST sent with an Idempotency-Key, and the answer it got (app/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key"),)  # one first request per caller's key
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(30))  # "user 7", or "anonymous"
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the method, path and body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, index=True)
+    status: Mapped[int | None]  # None until the first request has its answer
+    body: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(2048))

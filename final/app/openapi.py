@@ -36,6 +36,7 @@ ERRORS = {
     403: "The caller may not do this",
     404: "No such resource (or not yours)",
     409: "Conflicts with the current state",
+    422: "The Idempotency-Key came with another request",
     413: "The body is larger than 1 MiB",
     415: "The body is not application/json",
     429: "Rate limit exceeded; see Retry-After",
@@ -272,6 +273,21 @@ def build_spec(app: Flask) -> dict:
         },
     )
     spec.components.parameter(
+        "IdempotencyKey",
+        "header",
+        {
+            "name": "Idempotency-Key",
+            "description": "Optional; a new random value (a UUID) per request. A retry with the "
+            "same key and body gets the first answer again, with Idempotent-Replayed: true, and "
+            "nothing is done twice. Kept a day, per caller.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+        },
+    )
+    spec.components.header(
+        "Idempotent-Replayed",
+        {"description": "`true` on the stored answer to a retry", "schema": {"type": "string"}},
+    )
+    spec.components.parameter(
         "IfNoneMatch",
         "header",
         {
@@ -384,6 +400,12 @@ def complete(operation: dict, method: str, rule, view, problem: dict) -> None:
             "description": "Not modified: the copy named by If-None-Match is current",
             "headers": {"ETag": "ETag"},
         }
+    if getattr(view, "idempotent", False):  # app/idempotency.py
+        parameters.append("IdempotencyKey")
+        responses.setdefault(422, {"description": ERRORS[422], "content": problem})
+        for status in (200, 201):
+            if status in responses:
+                responses[status]["headers"]["Idempotent-Replayed"] = "Idempotent-Replayed"
     if "check_if_match(" in inspect.getsource(view):  # the route honours If-Match
         parameters.append("IfMatch")
         responses[412] = {

@@ -34,6 +34,7 @@ PROBLEM_TYPES = {
     "not-withdrawn": (409, "The book is in the catalogue: there is nothing to restore."),
     "last-admin": (409, "The only admin cannot be deleted or demoted."),
     "account-has-loans": (409, "The account has books on loan: return them first."),
+    "precondition-failed": (412, "The resource changed since the caller read it (If-Match)."),
     "too-large": (413, "The body is larger than 1 MiB."),
     "unsupported-media-type": (415, "The body is not application/json."),
     "rate-limited": (429, "A rate limit is spent: wait for Retry-After seconds."),

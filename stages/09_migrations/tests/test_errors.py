@@ -49,6 +49,13 @@ def test_each_kind_of_error_has_its_own_type(client, admin, book, method, path, 
     assert (response.status_code, kind) in {(s, k) for k, (s, _) in PROBLEM_TYPES.items()}
 
 
+def test_a_stale_if_match_is_a_precondition_failed_problem(client, admin, book):
+    stale = {**admin, "If-Match": '"an-etag-from-an-older-read"'}
+    response = client.patch(f"/books/{book['id']}", json={"copies": 2}, headers=stale)
+    assert response.status_code == 412
+    assert response.get_json()["type"] == "https://library.example/problems/precondition-failed"
+
+
 def test_a_status_without_a_kind_of_its_own_is_about_blank(app, client):
     @app.get("/teapot")
     def teapot():

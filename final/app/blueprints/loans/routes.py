@@ -14,6 +14,7 @@ from app.blueprints.loans.schemas import loan_schema
 from app.caching import invalidate
 from app.errors import InvalidQuery
 from app.extensions import db, write_limit
+from app.idempotency import idempotent
 from app.models import Book, Loan, User
 from app.pagination import PAGING_PARAMETERS, paginate, reject_unknown_parameters
 
@@ -48,6 +49,7 @@ def changed(loan: Loan):
 @loans_bp.post("")
 @write_limit
 @token_required
+@idempotent  # below token_required: a key belongs to the caller
 def create_loan():
     """Borrow books: for yourself, or (admins) for the user named by `user_id`.
     ---

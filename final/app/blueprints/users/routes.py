@@ -12,6 +12,7 @@ from app.blueprints.users.schemas import admin_user_schema, login_schema, user_s
 from app.caching import forget, user_key
 from app.extensions import cache, db, login_limit, write_limit
 from app.http_caching import check_if_match
+from app.idempotency import idempotent
 from app.models import User
 from app.pagination import PAGING_PARAMETERS, paginate, reject_unknown_parameters
 
@@ -33,6 +34,7 @@ def apply_changes(user: User, changes: dict) -> None:
 
 @users_bp.post("")
 @write_limit
+@idempotent
 def register():
     """Create a member account. The role is always `member`.
     ---
