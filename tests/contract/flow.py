@@ -80,8 +80,11 @@ def run(base_url: str, admin_email: str, admin_password: str) -> list[str]:
     # A member registers, logs in, reads and partly updates their account.
     email = f"grace-{uuid4().hex[:8]}@example.com"
     body = UserCreate(email=email, first_name="Grace", last_name="Hopper", password=PASSWORD)
-    user = expect(register.sync_detailed(client=anyone, body=body), User, 201)
+    key = str(uuid4())  # Idempotency-Key: the retry of a registration makes no second account
+    user = expect(register.sync_detailed(client=anyone, body=body, idempotency_key=key), User, 201)
     assert user.role == "member" and user.address is None
+    retry = register.sync_detailed(client=anyone, body=body, idempotency_key=key)
+    assert expect(retry, User, 201).id == user.id and retry.headers["Idempotent-Replayed"] == "true"
     expect_problem(register.sync_detailed(client=anyone, body=body), 409, "conflict")
     wrong = Login(email=email, password="not the password")
     expect_problem(login.sync_detailed(client=anyone, body=wrong), 401, "unauthorized")
@@ -91,7 +94,7 @@ def run(base_url: str, admin_email: str, admin_password: str) -> list[str]:
         update_me.sync_detailed(client=member, body=UserUpdate(address="Arlington")), User, 200
     )
     assert (changed.address, changed.first_name) == ("Arlington", "Grace")
-    steps += ["register", "login", "profile", "partial profile update"]
+    steps += ["register", "retried registration", "login", "profile", "partial profile update"]
 
     # An admin catalogues a book, changes one field, replaces it.
     title = f"Flow {uuid4().hex[:8]}"
@@ -108,6 +111,14 @@ def run(base_url: str, admin_email: str, admin_password: str) -> list[str]:
         update_book.sync_detailed(book.id, client=admin, body=BookUpdate(copies=2)), Book, 200
     )
     assert (patched.copies, patched.title) == (2, title)
+    # Conditional requests: revalidate a copy with its ETag; a write based on a stale read is
+    # refused, so two admins never silently overwrite each other.
+    etag = get_book.sync_detailed(book.id, client=anyone).headers["ETag"]
+    assert get_book.sync_detailed(book.id, client=anyone, if_none_match=etag).status_code == 304
+    change = BookUpdate(genre="Conditional")
+    expect(update_book.sync_detailed(book.id, client=admin, body=change, if_match=etag), Book, 200)
+    stale = update_book.sync_detailed(book.id, client=admin, body=change, if_match=etag)
+    expect_problem(stale, 412, "precondition-failed")
     new.copies = 1
     replaced = expect(replace_book.sync_detailed(book.id, client=admin, body=new), Book, 200)
     assert replaced.copies == 1
@@ -117,7 +128,8 @@ def run(base_url: str, admin_email: str, admin_password: str) -> list[str]:
     )
     assert isinstance(problem.errors, ProblemErrors)
     assert "title" in problem.errors.additional_properties
-    steps += ["admin create", "admin partial update", "admin replace", "validation problem"]
+    steps += ["admin create", "admin partial update", "not modified", "stale write refused"]
+    steps += ["admin replace", "validation problem"]
 
     # Anyone reads the catalogue: filtered, sparse, searched, ranked.
     sparse = expect(
@@ -142,8 +154,12 @@ def run(base_url: str, admin_email: str, admin_password: str) -> list[str]:
     steps += ["list with filters and fields", "get", "search", "popular"]
 
     # The member borrows the only copy; nobody else can; the loan comes back.
-    borrow = LoanCreate(book_ids=[book.id])
-    loan = expect(create_loan.sync_detailed(client=member, body=borrow), Loan, 201)
+    borrow, key = LoanCreate(book_ids=[book.id]), str(uuid4())
+    loan = expect(
+        create_loan.sync_detailed(client=member, body=borrow, idempotency_key=key), Loan, 201
+    )
+    again = create_loan.sync_detailed(client=member, body=borrow, idempotency_key=key)
+    assert expect(again, Loan, 201).id == loan.id  # the first answer again, not a second loan
     assert [item.id for item in loan.books] == [book.id] and loan.return_date is None
     expect_problem(create_loan.sync_detailed(client=admin, body=borrow), 409, "no-copy-available")
     active = expect(
@@ -153,7 +169,14 @@ def run(base_url: str, admin_email: str, admin_password: str) -> list[str]:
     returned = expect(return_loan.sync_detailed(loan.id, client=member), Loan, 200)
     assert returned.return_date is not None
     expect_problem(return_loan.sync_detailed(loan.id, client=member), 409, "loan-returned")
-    steps += ["borrow", "no copy available", "list loans", "return", "loan returned"]
+    steps += [
+        "borrow",
+        "retried borrow",
+        "no copy available",
+        "list loans",
+        "return",
+        "loan returned",
+    ]
 
     # The admin withdraws the book: it leaves the catalogue.
     assert delete_book.sync_detailed(book.id, client=admin).status_code == 204

@@ -76,7 +76,7 @@ def test_a_generated_client_runs_a_whole_session(served, client_package, monkeyp
     monkeypatch.syspath_prepend(str(client_package))
     flow = importlib.import_module("flow")
     steps = flow.run(url, ADMIN["email"], ADMIN["password"])
-    assert len(steps) == 20
+    assert len(steps) == 24
 
 
 def test_the_code_that_calls_the_generated_client_is_mypy_clean(client_package, tmp_path):
@@ -133,6 +133,8 @@ def test_schemathesis_with_every_check_and_the_stateful_phase_finds_no_failure(s
     result = CliRunner().invoke(
         schemathesis_cli,
         [
+            "--config-file",
+            str(Path(__file__).with_name("schemathesis.toml")),
             "run",
             f"{url}/openapi.json",
             "--checks",
