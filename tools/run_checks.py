@@ -3,9 +3,11 @@
     python tools/run_checks.py            # everything `make test` runs
     python tools/run_checks.py stages     # only the given groups: lint stages tools chain docs ...
     python tools/run_checks.py contract   # the API contract from outside (tests/contract/)
+    python tools/run_checks.py --jobs 1   # one check at a time (default: one per CPU, at most 2)
 
 Every stage and final/ has its own `app` package, so each suite runs as `pytest` inside its own
-folder, in a separate process. The last line is a total that CI can read.
+folder, in a separate process. Checks run side by side, the longest first; each one's output is
+printed whole when it ends. The last line is a total that CI can read.
 """
 
 import argparse
@@ -14,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,8 @@ class Check:
     cwd: Path = ROOT
     is_pytest: bool = False
     env: dict | None = None  # added to this process's environment
+    after: str | None = None  # the name of a check that must end first
+    weight: int = 1  # roughly how long it takes: the heaviest start first
 
 
 @dataclass
@@ -66,12 +71,13 @@ def all_checks() -> list[Check]:
     pytest = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     suite = [*pytest, "-p", "no:nbmake"]  # the notebook plugin only slows the other suites down
     checks = [
-        Check("lint", "ruff check", [str(BIN / "ruff"), "check", "."]),
+        Check("lint", "ruff check", [str(BIN / "ruff"), "check", "."], weight=1000),  # fast: first
         Check("lint", "ruff format --check", [str(BIN / "ruff"), "format", "--check", "."]),
     ]
     for folder in suites():
         name = str(folder.relative_to(ROOT))
-        checks.append(Check("stages", name, suite, cwd=folder, is_pytest=True))
+        weight = len(list(folder.glob("tests/**/test_*.py")))  # later stages test more
+        checks.append(Check("stages", name, suite, cwd=folder, is_pytest=True, weight=weight))
     if (ROOT / "final").is_dir() and services_configured():
         # The same suite on PostgreSQL and Redis, plus the gunicorn integration tests.
         checks.append(
@@ -82,10 +88,11 @@ def all_checks() -> list[Check]:
                 cwd=ROOT / "final",
                 is_pytest=True,
                 env={"TEST_SERVICES": "1"},
+                weight=100,
             )
         )
     if (ROOT / "tests").is_dir():
-        checks.append(Check("tools", "tests (repository)", pytest, is_pytest=True))
+        checks.append(Check("tools", "tests (repository)", pytest, is_pytest=True, weight=10))
     if (ROOT / "tools" / "stages.py").exists():
         checks.append(
             Check("chain", "stage chain", [str(BIN / "python"), "tools/stages.py", "--check"])
@@ -97,33 +104,47 @@ def all_checks() -> list[Check]:
             f"cmp -s package-lock.json {installed} || {{ npm ci --ignore-scripts --no-audit "
             f"--no-fund && cp package-lock.json {installed}; }}"
         )
-        checks.append(Check("contract", "spec tools (npm ci)", ["sh", "-c", npm_ci], SPEC_TOOLS))
+        checks.append(
+            Check("contract", "spec tools (npm ci)", ["sh", "-c", npm_ci], SPEC_TOOLS, weight=50)
+        )
         checks.append(
             Check(
                 "contract",
                 "contract (final/ over HTTP)",
                 [*pytest, "tests/contract"],
                 is_pytest=True,
+                after="spec tools (npm ci)",
+                weight=30,
             )
         )
     if (ROOT / "mkdocs.yml").exists():
-        checks.append(
-            Check("docs", "mkdocs build --strict", [str(BIN / "mkdocs"), "build", "-q", "--strict"])
-        )
+        build = [str(BIN / "mkdocs"), "build", "-q", "--strict"]
+        checks.append(Check("docs", "mkdocs build --strict", build, weight=50))
     notebooks = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("notebooks/*.ipynb"))
     if notebooks:
         checks.append(
-            Check("notebooks", "notebooks", [*pytest, "--nbmake", *notebooks], is_pytest=True)
+            Check(
+                "notebooks",
+                "notebooks",
+                [*pytest, "--nbmake", *notebooks],
+                is_pytest=True,
+                weight=15,
+            )
         )
     if (ROOT / "tools" / "browser_check.py").exists():
         checks.append(
-            Check("browser", "browser check", [str(BIN / "python"), "tools/browser_check.py"])
+            Check(
+                "browser",
+                "browser check",
+                [str(BIN / "python"), "tools/browser_check.py"],
+                after="mkdocs build --strict",  # it opens the built site
+                weight=40,
+            )
         )
     return checks
 
 
 def run(check: Check) -> Outcome:
-    print(f"\n==> {check.name}", flush=True)
     start = time.monotonic()
     process = subprocess.run(
         check.command,
@@ -133,7 +154,6 @@ def run(check: Check) -> Outcome:
         text=True,
         stderr=subprocess.STDOUT,
     )
-    print(process.stdout, end="", flush=True)
     counts = {}
     if check.is_pytest:
         tail = process.stdout.strip().splitlines()[-1:] or [""]
@@ -141,7 +161,26 @@ def run(check: Check) -> Outcome:
             word.rstrip("s") if word.startswith("error") else word: int(n)
             for n, word in SUMMARY.findall(tail[0])
         }
-    return Outcome(check, process.returncode, time.monotonic() - start, counts)
+    outcome = Outcome(check, process.returncode, time.monotonic() - start, counts)
+    print(f"\n==> {outcome.line}\n{process.stdout}", end="", flush=True)  # whole, not interleaved
+    return outcome
+
+
+def run_all(checks: list[Check], jobs: int) -> list[Outcome]:
+    """Run the checks `jobs` at a time, the heaviest ready one first; a check waits for the
+    one named in its `after`. Outcomes come back in the order of `checks`."""
+    names = {check.name for check in checks}
+    waiting, done, running = list(checks), {}, {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while waiting or running:
+            ready = [c for c in waiting if c.after not in names or c.after in done]
+            for check in sorted(ready, key=lambda c: -c.weight)[: jobs - len(running)]:
+                waiting.remove(check)
+                running[pool.submit(run, check)] = check
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done[running.pop(future).name] = future.result()
+    return [done[check.name] for check in checks]
 
 
 def main() -> int:
@@ -149,9 +188,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("groups", nargs="*", help="run only these groups")
-    groups = parser.parse_args().groups
+    parser.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="checks at a time"
+    )
+    arguments = parser.parse_args()
+    groups = arguments.groups
     checks = [check for check in all_checks() if not groups or check.group in groups]
-    outcomes = [run(check) for check in checks]
+    start = time.monotonic()
+    outcomes = run_all(checks, max(1, arguments.jobs))
 
     print("\n" + "=" * 72 + "\nSummary")
     for outcome in outcomes:
@@ -171,6 +215,7 @@ def main() -> int:
         print(f"\nFailed: {', '.join(failed_checks)}")
     print(
         f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped"
+        f" in {time.monotonic() - start:.0f} s, {arguments.jobs} at a time"
     )
     return 1 if failed_checks else 0
 
