@@ -85,7 +85,7 @@ def test_start_never_overwrites_your_work_unless_forced(root, cli):
         ("03", "03_auth", "02_blueprints"),
         ("03_auth", "03_auth", "02_blueprints"),
         ("stages/03_auth/", "03_auth", "02_blueprints"),
-        ("final", "final", "09_migrations"),
+        ("final", "final", "10_idempotency"),
         ("1", "01_factory", None),
     ],
 )

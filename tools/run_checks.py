@@ -118,7 +118,8 @@ def all_checks() -> list[Check]:
             )
         )
     if (ROOT / "mkdocs.yml").exists():
-        build = [str(BIN / "mkdocs"), "build", "-q", "--strict"]
+        # Not -q: at that level mkdocs does not see its own warnings, and --strict passes them.
+        build = [str(BIN / "mkdocs"), "build", "--strict"]
         checks.append(Check("docs", "mkdocs build --strict", build, weight=50))
     notebooks = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("notebooks/*.ipynb"))
     if notebooks:
