@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import ADMIN
+from app.caching import invalidate
 from app.errors import Refused
 from app.extensions import db
 from app.models import Book, Loan, User, loan_books
@@ -227,4 +228,6 @@ def repair_stock() -> list[tuple[int, int, int]]:
     for book_id, _, held in drift:
         db.session.execute(update(Book).where(Book.id == book_id).values(on_loan=held))
     db.session.commit()
+    if drift:
+        invalidate("books")  # cached answers still show the drifted availability
     return drift

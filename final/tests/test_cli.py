@@ -97,11 +97,12 @@ def test_create_admin_validates_like_registration(app, runner, email, password, 
         assert db.session.scalar(select(func.count(User.id))) == 0
 
 
-def test_check_stock_reports_and_repairs_drift(app, runner, loan, book):
+def test_check_stock_reports_and_repairs_drift(app, runner, client, loan, book):
     assert "Stock is consistent" in runner.invoke(args=["check-stock"]).output
     with app.app_context():
         db.session.execute(update(Book).values(on_loan=0))
         db.session.commit()
+    assert client.get(f"/books/{book['id']}").get_json()["available"] == 1  # cached, drifted
     report = runner.invoke(args=["check-stock"])
     assert report.exit_code == 1
     assert f"book {book['id']}: on_loan=0, active loans=1" in report.output
@@ -110,3 +111,4 @@ def test_check_stock_reports_and_repairs_drift(app, runner, loan, book):
     assert "Repaired 1 book(s)." in repaired.output
     with app.app_context():
         assert stock_drift() == []
+    assert client.get(f"/books/{book['id']}").get_json()["available"] == 0  # not the cached 1

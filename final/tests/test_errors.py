@@ -1,4 +1,5 @@
 import logging
+import sqlite3
 
 import pytest
 from flask import abort
@@ -8,7 +9,7 @@ from app import create_app
 from app.errors import PROBLEM_TYPES
 from app.extensions import db
 from app.models import Book
-from tests.conftest import BOOK
+from tests.conftest import BOOK, USER
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "request_id"}
 
@@ -122,6 +123,32 @@ def test_a_database_that_does_not_answer_is_503_on_ready_not_on_health(tmp_path)
     assert response.get_json()["detail"] == "The database does not answer."
     # The process itself is fine: restarting it would not bring the database back.
     assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_a_database_busy_with_another_writer_is_a_503_without_a_traceback(tmp_path, caplog):
+    database = tmp_path / "busy.db"
+    app = create_app(
+        {
+            "APP_CONFIG": "testing",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 0.1}},  # wait 0.1 s
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    other = sqlite3.connect(database)
+    other.execute("BEGIN EXCLUSIVE")  # another process writes, for longer than we wait
+    try:
+        busy = client.post("/users", json=USER)
+    finally:
+        other.rollback()
+        other.close()
+    assert busy.status_code == 503
+    assert busy.get_json()["type"] == "https://library.example/problems/unavailable"
+    assert "database unavailable: database is locked" in caplog.text
+    assert "Traceback" not in caplog.text and "INSERT" not in caplog.text
+    assert client.post("/users", json=USER).status_code == 201  # the retry succeeds
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,7 @@ PUBLIC_WRITES = {"/users", "/users/login"}
         pytest.param("GET", "/loans?page=%00", None, id="GET /loans?page=%00"),
     ],
 )
-def test_without_a_token_a_protected_route_is_401_whatever_the_text(client, method, path, body):
+def test_without_a_token_every_protected_route_is_401_whatever_the_text(client, method, path, body):
     # Who is calling comes first: an anonymous caller learns nothing about the input rules.
     response = client.open(path, method=method, json=body)
     assert response.status_code == 401

@@ -8,8 +8,8 @@ branches on it, never on the words of `detail`.
 
 from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import BadRequest, Conflict, HTTPException
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import BadRequest, Conflict, HTTPException, ServiceUnavailable
 
 from app.extensions import db
 from app.observability import request_id
@@ -107,3 +107,13 @@ def register_error_handlers(app: Flask) -> None:
         # A unique constraint said no. Never send the database's own message to the client.
         db.session.rollback()
         return problem(Conflict("The request conflicts with an existing resource."))
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError) -> Response:
+        # The database is down, or (SQLite) busy with another writer for longer than its
+        # timeout: nothing in the code is broken and a retry may succeed. One warning line
+        # without the SQL (it may hold a password hash) and without a traceback.
+        db.session.rollback()
+        reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+        app.logger.warning("database unavailable: %s", reason)
+        return problem(ServiceUnavailable("The database is busy or does not answer: retry."))

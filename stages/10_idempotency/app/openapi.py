@@ -41,6 +41,7 @@ ERRORS = {
     415: "The body is not application/json",
     429: "Rate limit exceeded; see Retry-After",
     500: "Unexpected error (logged with the request id)",
+    503: "The database is busy or does not answer: retry shortly",
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 TAGS = {
@@ -372,7 +373,7 @@ def complete(operation: dict, method: str, rule, view, problem: dict) -> None:
     operation["security"] = [{"bearerAuth": []}] if auth in ("token", "admin") else []
     if auth == "optional":
         operation["description"] += "\n\nA bearer token is optional: with one, admins see more."
-    statuses = {400, 429, 500}
+    statuses = {400, 429, 500, 503}
     if rule.arguments:
         statuses.add(404)
     if method in WRITE_METHODS:
