@@ -111,7 +111,12 @@ def test_module_level_assignments_get_a_file_with_the_comments_above(make_stage)
     assert not any(name.endswith(("/a.py", "/b.py")) for name in files)  # tuples are skipped
 
 
-FAKE_APP = """from flask import Flask
+FAKE_APP = """import click
+from flask import Flask, jsonify, request
+
+
+def check_if_match():
+    pass
 
 
 def create_app(config=None):
@@ -119,15 +124,43 @@ def create_app(config=None):
 
     @app.get("/books/<int:book_id>")
     def get_book(book_id):
-        return {}
+        response = jsonify({"id": book_id})
+        response.add_etag()
+        response.cache_control.no_store = True
+        return response.make_conditional(request)
 
     get_book.auth = "token"
+
+    @app.patch("/books/<int:book_id>")
+    def update_book(book_id):
+        check_if_match()
+        return {}
+
+    @app.delete("/books/<int:book_id>")
+    def delete_book(book_id):
+        return "", 204
+
+    @app.post("/users/login")
+    def login():
+        return {"token": "t"}
+
+    # The commands the docs build makes its data with.
+    app.cli.command("init-db")(lambda: None)
+    app.cli.command("seed")(lambda: None)
+
+    @app.cli.command("create-admin")
+    @click.option("--email")
+    @click.option("--password")
+    def create_admin(email, password):
+        pass
 
     @app.get("/openapi.json")
     def spec():
         responses = {"200": {}, "404": {}, "429": {}, "500": {}}
         get = {"summary": "Get a book", "responses": responses}
-        return {"paths": {"/books/{book_id}": {"get": get}}}
+        patch = {"summary": "Update a book", "responses": responses}
+        delete = {"summary": "Delete a book", "responses": {"204": {}}}
+        return {"paths": {"/books/{book_id}": {"get": get, "patch": patch, "delete": delete}}}
 
     return app
 """
@@ -143,6 +176,20 @@ def test_the_endpoint_table_comes_from_the_apps_own_url_map_and_spec(tmp_path, m
         # 429 and 500 are left out: every route can answer them. No limiter: no rate limit.
         "| `GET` | `/books/{book_id}` | Get a book | token | 200 | 404 |  |  |"
     )
+
+
+def test_the_http_tables_come_from_asking_the_app(tmp_path, make_stage):
+    make_stage("final", {"app/__init__.py": FAKE_APP})
+    docs_hooks.generate_api_reference(tmp_path)
+    reference = tmp_path / "docs" / "generated" / "reference"
+    # Asked with a token (the route is marked "token"), then again with the ETag it answered.
+    assert (reference / "http-reads.md").read_text().splitlines()[2:] == [
+        "| `/books/{book_id}` | admin | strong | 304 | `no-store` | none |  |"
+    ]
+    assert (reference / "http-writes.md").read_text().splitlines()[2:] == [
+        "| `PATCH` | `/books/{book_id}` | checked: 412 when stale |",  # calls check_if_match
+        "| `DELETE` | `/books/{book_id}` | not checked |",
+    ]
 
 
 def test_an_app_that_cannot_be_described_fails_the_build(tmp_path, make_stage):

@@ -10,15 +10,19 @@ silently showing old code.
     docs/generated/readme/<readme>/<section>-<n>.md  the n-th code block of a README section
     docs/generated/openapi.json                  final/'s OpenAPI description, from its own app
     docs/generated/reference/endpoints.md        final/'s endpoint table, from its url_map
+    docs/generated/reference/http-reads.md       final/'s reads, asked for real: ETag, 304, ...
+    docs/generated/reference/http-writes.md      final/'s writes, and which check If-Match
 
-The last two come from `create_app("testing")` of the newest folder, run in a child process
+The last four come from `create_app("testing")` of the newest folder, run in a child process
 (`python tools/docs_hooks.py describe final`): every stage has a package called `app`, and the
 docs build must not import one into its own process.
 """
 
 import ast
+import inspect
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -257,13 +261,21 @@ def generate_api_reference(root: Path) -> None:
     """final/'s OpenAPI description and endpoint table, from its own app: they cannot drift."""
     folders = stages.chain(root)
     if not folders or folders[-1].name != "final":
-        spec, table = {}, missing_include("final")
+        spec, tables = {}, dict.fromkeys(REFERENCE_TABLES, missing_include("final"))
     else:
         description = describe_app(folders[-1])
-        spec, table = description["spec"], endpoint_table(description["endpoints"])
+        spec = description["spec"]
+        tables = {
+            "endpoints.md": endpoint_table(description["endpoints"]),
+            "http-reads.md": reads_table(description["reads"]),
+            "http-writes.md": writes_table(description["endpoints"]),
+        }
     text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
     stages.write_files(root / GENERATED, {"openapi.json": text}, pattern="openapi.json")
-    stages.write_files(root / GENERATED / "reference", {"endpoints.md": table})
+    stages.write_files(root / GENERATED / "reference", tables)
+
+
+REFERENCE_TABLES = ("endpoints.md", "http-reads.md", "http-writes.md")
 
 
 def describe_app(folder: Path) -> dict:
@@ -310,9 +322,74 @@ def describe(folder: Path) -> dict:
                         "statuses": sorted(operation.get("responses", {})),
                         "rate_limit": rate_limit(app, limiters, rule, view),
                         "cached": hasattr(view, "uncached"),  # set by Flask-Caching's @cached
+                        "if_match": calls(view, "check_if_match"),  # app/http_caching.py
                     }
                 )
-    return {"spec": spec, "endpoints": endpoints}
+    return {"spec": spec, "endpoints": endpoints, "reads": ask_every_read(app, spec, endpoints)}
+
+
+def calls(view, name: str) -> bool:
+    """Whether the view's own body (its decorators unwrapped) calls `name`."""
+    return name in inspect.unwrap(view).__code__.co_names
+
+
+def ask_every_read(app, spec: dict, endpoints: list[dict]) -> list[dict]:
+    """Every GET, asked for real, and asked again with the ETag it answered: the headers it sends.
+
+    The data comes from the app's own commands, as a reader would make it (`init-db`, `seed`,
+    `create-admin`, then `POST /users/login`); every id in a path is 1, and a required query
+    parameter gets the shortest value its schema allows. A route that needs a token is asked
+    by the admin, any other anonymously. Anything but a 200 fails the build.
+    """
+    password = secrets.token_urlsafe(12)
+    admin = {"email": "docs-admin@example.com", "password": password}
+    runner = app.test_cli_runner()
+    create_admin = ["create-admin", "--email", admin["email"], "--password", password]
+    for args in (["init-db"], ["seed"], create_admin):
+        result = runner.invoke(args=args)
+        if result.exit_code:
+            raise RuntimeError(f"flask {args[0]} failed:\n{result.output}")
+    client = app.test_client()
+    token = client.post("/users/login", json=admin).get_json()["token"]
+    reads = []
+    for endpoint in endpoints:
+        if endpoint["method"] != "GET":
+            continue
+        as_admin = endpoint["auth"] in ("token", "admin")
+        headers = {"Authorization": f"Bearer {token}"} if as_admin else {}
+        url = sample_url(endpoint["path"], spec["paths"][endpoint["path"]]["get"])
+        first = client.get(url, headers=headers)
+        if first.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {first.status_code}, not 200")
+        etag, link = first.headers.get("ETag"), first.headers.get("Link", "")
+        again = client.get(url, headers={**headers, "If-None-Match": etag}) if etag else None
+        reads.append(
+            {
+                "path": endpoint["path"],
+                "url": url,
+                "asked_as": "admin" if as_admin else "anonymous",
+                "etag": None if etag is None else "weak" if etag.startswith("W/") else "strong",
+                "if_none_match": again.status_code if again else None,
+                "cache_control": first.headers.get("Cache-Control", ""),
+                "vary": first.headers.get("Vary", ""),
+                "link": [rel for rel in LINK_RELS if f'rel="{rel}"' in link],
+            }
+        )
+    return reads
+
+
+LINK_RELS = ("self", "first", "prev", "next", "last")
+
+
+def sample_url(path: str, operation: dict) -> str:
+    """The path with 1 for every id, and the shortest valid value of each required parameter."""
+    url = re.sub(r"\{\w+\}", "1", path)
+    query = [
+        f"{parameter['name']}={'a' * parameter.get('schema', {}).get('minLength', 1)}"
+        for parameter in operation.get("parameters", [])
+        if parameter.get("in") == "query" and parameter.get("required")
+    ]
+    return url + ("?" + "&".join(query) if query else "")
 
 
 def rate_limit(app, limiters, rule, view) -> str:
@@ -363,6 +440,38 @@ def endpoint_table(endpoints: list[dict]) -> str:
             f"| {', '.join(errors)} | {limit} "
             f"| {'yes' if endpoint['cached'] else ''} |"
         )
+    return "\n".join(rows) + "\n"
+
+
+def reads_table(reads: list[dict]) -> str:
+    """What each GET answered, and what the same GET with its ETag in If-None-Match answered."""
+    rows = [
+        "| path | asked as | `ETag` | again, with `If-None-Match` | `Cache-Control` | `Vary` "
+        "| `Link` rels |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for read in reads:
+        again = read["if_none_match"]
+        rows.append(
+            f"| `{read['path']}` | {read['asked_as']} | {read['etag'] or 'none'} "
+            f"| {again or ''} | {code_or_none(read['cache_control'])} "
+            f"| {code_or_none(read['vary'])} | {', '.join(read['link'])} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def code_or_none(value: str) -> str:
+    return f"`{value}`" if value else "none"
+
+
+def writes_table(endpoints: list[dict]) -> str:
+    """Every write, and whether its view checks If-Match (a stale one is a 412)."""
+    rows = ["| method | path | `If-Match` |", "|---|---|---|"]
+    for endpoint in endpoints:
+        if endpoint["method"] == "GET":
+            continue
+        checked = "checked: 412 when stale" if endpoint["if_match"] else "not checked"
+        rows.append(f"| `{endpoint['method']}` | `{endpoint['path']}` | {checked} |")
     return "\n".join(rows) + "\n"
 
 
