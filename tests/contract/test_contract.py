@@ -144,7 +144,7 @@ def test_schemathesis_with_every_check_and_the_stateful_phase_finds_no_failure(s
             "--max-examples",
             "5",
             "--workers",
-            "1",  # one request at a time: SQLite refuses some concurrent writes (a 500, not a lie)
+            "1",  # one request at a time: SQLite has one writer (a 503 when busy past its timeout)
             "--generation-deterministic",  # the same requests on every run
         ],
     )
