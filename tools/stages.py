@@ -195,7 +195,6 @@ MATERIALS_PENDING: set[str] = {
     "07_openapi",
     "08_observability",
     "09_migrations",
-    "10_idempotency",
 }
 
 
