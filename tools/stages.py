@@ -189,13 +189,7 @@ def skeleton_problems(folder: Path) -> list[str]:
 
 
 # Stages whose page and notebook are still being written (printed on every check).
-MATERIALS_PENDING: set[str] = {
-    "05_pagination",
-    "06_lending",
-    "07_openapi",
-    "08_observability",
-    "09_migrations",
-}
+MATERIALS_PENDING: set[str] = set()
 
 
 def materials_problems(root: Path, folder: Path) -> list[str]:
