@@ -1,6 +1,7 @@
 """Extensions are created once, here, and bound to each app in create_app() with init_app()."""
 
 import sqlite3
+from functools import wraps
 
 from flask import Response, current_app
 from flask_caching import Cache
@@ -17,15 +18,32 @@ class Base(DeclarativeBase):
 
 
 class SuccessOnlyCache(Cache):
-    """@cache.cached keeps a view's answer only when it is a 200, never an error.
+    """@cache.cached keeps a view's answer only when it is a 200, never an error, and keeps the
+    bytes that were sent.
 
     Since 2.5, Flask-Caching also stores an abort() and raises it again from the cache: a 404
     would outlive the book's creation (by the CLI, say) for five minutes, each bad query would
     take an entry, and an exception that cannot be unpickled logs a traceback on every repeat.
+
+    Flask-Caching pickles whatever the view returns: a whole Response object, or a dict that
+    every hit would encode to JSON again. Here it gets the answer as sent (as_sent): a hit
+    unpickles bytes and a few headers, and sends the same bytes as the first answer.
     """
 
     def cached(self, *args, **kwargs):
-        return super().cached(*args, response_filter=is_200, **kwargs)
+        cached = super().cached(*args, response_filter=is_200, **kwargs)
+        return lambda view: cached(as_sent(view))
+
+
+def as_sent(view):
+    """The view, answering with its response's body, status and headers: plain data to store."""
+
+    @wraps(view)
+    def answer(*args, **kwargs):
+        response = current_app.make_response(view(*args, **kwargs))  # encoded here, once
+        return response.get_data(), response.status_code, response.headers.to_wsgi_list()
+
+    return answer
 
 
 def is_200(response) -> bool:

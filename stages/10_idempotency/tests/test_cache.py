@@ -74,6 +74,28 @@ def test_each_page_has_its_own_cache_entry(client, admin):
     assert same_query == second
 
 
+def test_the_cache_keeps_the_bytes_that_were_sent(app, client, book):
+    path = f"/books/{book['id']}"
+    miss = client.get(path)
+    body, status, headers = cached_answer(app, path)  # data, not a pickled Response object
+    assert (body, status) == (miss.get_data(), 200)
+    assert ("Content-Type", "application/json") in headers
+    hit = client.get(path)
+    assert hit.get_data() == miss.get_data()  # sent as stored: nothing encoded again
+    assert hit.content_type == "application/json"
+    assert hit.headers["ETag"] == miss.headers["ETag"]
+
+
+def test_a_write_leaves_no_stale_bytes_in_the_cache(app, client, admin, book):
+    path = f"/books/{book['id']}"
+    client.get(path)
+    client.patch(path, json={"title": "Dune (revised)"}, headers=admin)
+    assert cached_answer(app, path) is None  # the new generation has no entry yet
+    assert client.get(path).get_json()["title"] == "Dune (revised)"
+    body, _, _ = cached_answer(app, path)
+    assert b"Dune (revised)" in body
+
+
 def test_only_a_successful_answer_is_cached(app, client, book):
     assert client.get("/books").status_code == 200
     assert cached_answer(app, "/books") is not None
