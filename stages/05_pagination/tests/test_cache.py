@@ -2,7 +2,7 @@ import inspect
 
 import pytest
 from flask import request
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from app import create_app
 from app.auth import token_required
@@ -72,6 +72,60 @@ def test_each_page_has_its_own_cache_entry(client, admin):
     assert [b["title"] for b in second] == ["Dracula"]
     same_query = client.get("/books?page=2&per_page=2").get_json()["data"]  # order does not matter
     assert same_query == second
+
+
+def counts_run(app) -> list[str]:
+    """Every COUNT statement the app's database runs from now on, in order."""
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT COUNT"):
+            seen.append(statement)
+
+    return seen
+
+
+def test_every_page_of_a_listing_shares_one_count(app, client, admin):
+    for title in ("Emma", "Beloved", "Dracula"):
+        client.post("/books", json={**BOOK, "title": title}, headers=admin)
+    counts = counts_run(app)
+    pages = [client.get(f"/books?per_page=1&page={n}").get_json()["meta"] for n in (1, 2, 3)]
+    assert [meta["total"] for meta in pages] == [3, 3, 3]
+    assert len(counts) == 1  # page 1 counted; pages 2 and 3 reused its total
+    assert client.get("/books?per_page=1&title__eq=Emma").get_json()["meta"]["total"] == 1
+    assert len(counts) == 2  # other filters, another count
+    assert client.get("/books/search?q=Dracula").get_json()["meta"]["total"] == 1
+    assert len(counts) == 3  # another listing, another count
+
+
+def test_a_write_starts_a_new_count(client, admin, book):
+    assert client.get("/books?per_page=1&page=1").get_json()["meta"]["total"] == 1
+    client.post("/books", json={**BOOK, "title": "Children of Dune"}, headers=admin)
+    # A page nobody asked for yet, and the cached page 1: both count the new book.
+    assert client.get("/books?per_page=1&page=2").get_json()["meta"]["total"] == 2
+    assert client.get("/books?per_page=1&page=1").get_json()["meta"]["total"] == 2
+    client.delete(f"/books/{book['id']}", headers=admin)
+    assert client.get("/books?per_page=1&page=2").get_json()["meta"] == {
+        "page": 2,
+        "per_page": 1,
+        "total": 1,
+        "pages": 1,
+    }
+
+
+def test_a_failing_cache_still_counts(app, client, book, monkeypatch, caplog):
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("the cache backend does not answer")
+
+    with app.app_context():
+        monkeypatch.setattr(cache.cache, "get", unavailable)
+    response = client.get("/books")
+    assert response.status_code == 200
+    assert response.get_json()["meta"] == {"page": 1, "per_page": 20, "total": 1, "pages": 1}
+    assert "Cache unavailable: counted without it" in caplog.messages
 
 
 def test_the_cache_keeps_the_bytes_that_were_sent(app, client, book):

@@ -39,7 +39,7 @@ def list_books():
     order = parse_sort(request.args.get("sort"), BOOK_FIELDS)
     schema = sparse_book_schema(parse_fields(request.args.get("fields"), BOOK_FIELDS))
     query = select(Book).where(conditions).order_by(*order, Book.id)  # id last: stable pages
-    return paginate(query, schema)
+    return paginate(query, schema, cache_group="books")
 
 
 @books_bp.get("/search")
@@ -53,7 +53,8 @@ def search_books():
     matches = or_(
         Book.title.icontains(q, autoescape=True), Book.author.icontains(q, autoescape=True)
     )
-    return paginate(select(Book).where(matches).order_by(Book.id), book_schema)
+    query = select(Book).where(matches).order_by(Book.id)
+    return paginate(query, book_schema, cache_group="books")
 
 
 @books_bp.post("")

@@ -84,7 +84,7 @@ def list_books():
     query = select(Book).where(conditions).order_by(*order, Book.id)  # id last: stable pages
     if not include_withdrawn():
         query = query.where(Book.withdrawn_at.is_(None))
-    return paginate(query, schema)
+    return paginate(query, schema, cache_group="books")
 
 
 @books_bp.get("/search")
@@ -113,7 +113,7 @@ def search_books():
         Book.title.icontains(q, autoescape=True), Book.author.icontains(q, autoescape=True)
     )
     query = select(Book).where(matches, Book.withdrawn_at.is_(None)).order_by(Book.id)
-    return paginate(query, book_schema)
+    return paginate(query, book_schema, cache_group="books")
 
 
 @books_bp.get("/popular")
