@@ -71,7 +71,7 @@ start: $(VENV)/.dev ## practise: copy the stage before STAGE (e.g. make start ST
 check: $(VENV)/.dev ## run stage STAGE's tests against your workspace/ (e.g. make check STAGE=03)
 	$(BIN)/python tools/workspace.py check $(STAGE)
 
-bench: $(VENV)/.dev ## benchmark final/ against the floor, the source material and flarchitect (minutes)
+bench: $(VENV)/.dev ## benchmark final/ on SQLite and PostgreSQL+Redis, with its cost ledger (BENCH_QUICK=1: quicker)
 	$(BIN)/python bench/run.py
 
 constraints: $(VENV)/.dev ## re-pin every transitive dependency into constraints.txt

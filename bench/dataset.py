@@ -1,6 +1,9 @@
-"""Generate the benchmark's SQLite database: final/'s schema, filled with bulk inserts.
+"""Generate the benchmark's database: final/'s schema, filled with bulk inserts.
 
-    python bench/dataset.py PATH [--books 10000] [--users 2000] [--loans 50000]
+    python bench/dataset.py PATH_OR_URL [--books 10000] [--users 2000] [--loans 50000]
+
+A path (or a sqlite:/// URL) is a new SQLite file; a postgresql+psycopg:// URL names a database
+whose tables are dropped and made again.
 
 The tables come from final/'s own models (create_all through final's app factory), so every
 contender reads exactly the schema final/ serves. Rows go in with executemany: seconds, not
@@ -91,21 +94,30 @@ def loan_rows(rng: random.Random, count: int, users: int, books: int, period) ->
     return loans, links
 
 
-def generate(path: Path, books: int, users: int, loans: int, seed: int = 42) -> dict:
+def database_url(target: str) -> str:
+    """A URL for the target; an SQLite file is deleted first, so that it starts empty."""
+    if "://" in target and not target.startswith("sqlite:///"):
+        return target
+    path = Path(target.removeprefix("sqlite:///")).resolve()  # not relative to final/instance/
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def generate(target: str, books: int, users: int, loans: int, seed: int = 42) -> dict:
     # final/ is imported here, not at the top: bench/run.py reads the word lists without it.
     sys.path.insert(0, str(FINAL))
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from app import create_app
     from app.extensions import db
     from app.models import LOAN_PERIOD, Book, Loan, User, loan_books
 
-    path = path.resolve()  # a relative SQLite path would land in final/instance/
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
     rng = random.Random(seed)
-    app = create_app({"APP_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    url = database_url(target)
+    app = create_app({"APP_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
+        db.drop_all()
         db.create_all()
         book_data = book_rows(rng, books)
         loan_data, link_data = loan_rows(rng, loans, users, books, LOAN_PERIOD)
@@ -122,20 +134,25 @@ def generate(path: Path, books: int, users: int, loans: int, seed: int = 42) -> 
         db.session.execute(insert(Loan), loan_data)
         db.session.execute(insert(loan_books), link_data)
         db.session.commit()
+        if (
+            db.engine.dialect.name == "postgresql"
+        ):  # statistics for the planner, as autovacuum would
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("ANALYZE"))
         db.engine.dispose()
     return {"books": books, "users": users, "loans": loans, "loan_books": len(link_data)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path)
+    parser.add_argument("target", help="an SQLite file's path, or a database URL")
     parser.add_argument("--books", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--loans", type=int, default=50_000)
     args = parser.parse_args()
     start = time.perf_counter()
-    counts = generate(args.path, args.books, args.users, args.loans)
-    print(f"{args.path}: {counts} in {time.perf_counter() - start:.1f}s")
+    counts = generate(args.target, args.books, args.users, args.loans)
+    print(f"{args.target}: {counts} in {time.perf_counter() - start:.1f}s")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,16 @@
 
     bench/.venv/bin/python bench/profile.py DATABASE OUTPUT
 
-final/ runs as the benchmark serves it (production config, limits on but never reached, a
-cache that never hits), through Flask's test client: no network, so the profile shows only
-what the app does per request. The text report, in % of the total, goes to OUTPUT.
+final/ runs as the benchmark serves it (production config, limits on but never reached, every
+cached page a miss: bench/contenders/final_variant.py), through Flask's test client: no network,
+so the profile shows only what the app does per request. The text report, in % of the total,
+goes to OUTPUT. DATABASE is a database URL.
 """
 
+import logging
 import os
 import random
 import sys
-import warnings
 from pathlib import Path
 
 from pyinstrument import Profiler
@@ -19,24 +20,23 @@ REQUESTS = 500
 
 
 def main() -> None:
-    database, output = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+    database, output = sys.argv[1], Path(sys.argv[2])
     os.environ.update(
         APP_CONFIG="production",
         SECRET_KEY=os.urandom(32).hex(),
-        DATABASE_URL=f"sqlite:///{database}",
+        DATABASE_URL=database,
         RATELIMIT_DEFAULT="1000000 per second",
     )
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "final"))
-    from app import create_app
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "contenders"))
+    import final_variant
 
-    warnings.filterwarnings("ignore", "Flask-Caching: CACHE_TYPE is set to NullCache")  # on purpose
-    app = create_app({"CACHE_TYPE": "NullCache"})
+    app = final_variant.create_app(off="", cache="miss")
     client = app.test_client()
     rng = random.Random(0)
     paths = [f"/books?page={rng.randint(1, 500)}&per_page=20" for _ in range(REQUESTS)]
     profiler = Profiler(interval=0.0002)
     with open(os.devnull, "w") as devnull:
-        app.logger.handlers[0].setStream(devnull)  # log lines are formatted, then dropped
+        logging.getLogger().handlers[0].setStream(devnull)  # lines formatted, then dropped
         for path in paths[:50]:  # compile the queries first, as a warm worker has
             client.get(path)
         with profiler:
