@@ -106,10 +106,12 @@ def ledger(data: dict, path: Path) -> None:
         ax.invert_yaxis()
         ax.set_xlabel("CPU ms per request, minus final/'s (negative: cheaper)")
         ax.set_title(f"Cost ledger, {stack}")
-        ax.legend(fontsize="small", loc="lower right")
         if ax is not axes[0][0]:
             ax.set_yticklabels([])
-    fig.tight_layout()
+    # One legend for both stacks, under them: inside a plot it would hide a bar.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="small", loc="lower center", ncol=len(labels))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
 
 
