@@ -180,7 +180,7 @@ def practise_include(root: Path, previous: Path | None, stage: Path) -> str:
         f"(`.venv/bin/python tools/workspace.py start {number} --force` starts over). "
         "Then write these files in this order, the one `make start` prints: no step breaks a "
         "test that passed before it (`tests/test_workspace.py` writes the reference's files in "
-        "this order and checks that the number of passing tests never drops).",
+        "this order and checks, on a sample of the tests, that the number passing never drops).",
         "",
     ]
     for index, step in enumerate(workspace.plan(previous, stage), 1):
