@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run run-prod test lint docs serve-docs lab start check bench constraints clean
+.PHONY: help run run-prod test lint docs serve-docs lab start check sweep bench constraints clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ start: $(VENV)/.dev ## practise: copy the stage before STAGE (e.g. make start ST
 
 check: $(VENV)/.dev ## run stage STAGE's tests against your workspace/ (e.g. make check STAGE=03)
 	$(BIN)/python tools/workspace.py check $(STAGE)
+
+# make test sweeps stage 03 only; this sweeps every stage, or those in STAGES (e.g. STAGES=05,final).
+sweep: $(VENV)/.dev ## prove each stage's practice order: its steps never lower the passing count (minutes)
+	WORKSPACE_SWEEP=$(or $(STAGES),all) $(BIN)/python -m pytest -p no:cacheprovider -rA tests/test_workspace.py -k sweep
 
 bench: $(VENV)/.dev ## benchmark final/ on SQLite and PostgreSQL+Redis, with its cost ledger (BENCH_QUICK=1: quicker)
 	$(BIN)/python bench/run.py

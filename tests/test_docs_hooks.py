@@ -69,6 +69,33 @@ def test_stage_pages_get_a_tree_a_diff_or_a_not_yet_note(tmp_path, make_stage):
     assert "`final/` does not exist yet" in (generated / "final.md").read_text()
 
 
+def test_each_stage_page_gets_its_practise_steps_in_the_planned_order(tmp_path, make_stage):
+    make_stage("01_factory")
+    make_stage(
+        "02_blueprints",
+        {
+            "app/routes.py": "from app.models import Book\n",
+            "app/models.py": "Book = None\n",  # new: written before the routes that import it
+        },
+    )
+    (tmp_path / "docs" / "stages" / "03_auth.md").write_text("# 03\n")
+
+    docs_hooks.generate_all(tmp_path)
+
+    generated = tmp_path / "docs" / "generated" / "practise"
+    practise = (generated / "02_blueprints.md").read_text()
+    assert (
+        "make start STAGE=02   # copies stages/01_factory/'s code to workspace/02_blueprints/"
+        in (practise)
+    )
+    assert "make check STAGE=02" in practise
+    assert "1. `app/models.py` (new, 1 line)\n2. `app/routes.py` (new, 1 line)\n" in practise
+    first = (generated / "01_factory.md").read_text()
+    assert "makes workspace/01_factory/ with no code" in first
+    assert "`config.py` (new, 3 lines)" in first
+    assert "`stages/03_auth/` does not exist yet" in (generated / "03_auth.md").read_text()
+
+
 def test_a_stage_identical_to_its_predecessor_says_so(tmp_path, make_stage):
     make_stage("01_factory")
     make_stage("final")  # just copied: nothing to show yet

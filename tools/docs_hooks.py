@@ -6,6 +6,8 @@ silently showing old code.
 
     docs/generated/diffs/<stage>.diff, .stat.md  the diff against the previous stage (stages.py)
     docs/generated/stages/<stage>.md             what a stage page's "Diff" tab includes
+    docs/generated/practise/<stage>.md           its "Practise" section: the commands, and the
+                                                 files to write in the order workspace.plan() gives
     docs/generated/code/<stage>/<file>/<name>.py one function or class, to include by name
     docs/generated/readme/<readme>/<section>-<n>.md  the n-th code block of a README section
     docs/generated/openapi.json                  final/'s OpenAPI description, from its own app
@@ -19,6 +21,7 @@ docs build must not import one into its own process.
 """
 
 import ast
+import importlib
 import inspect
 import json
 import re
@@ -33,6 +36,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
 import stages  # tools/stages.py: mkdocs puts this file's folder on sys.path while loading it
+
+# tools/workspace.py. Not `import workspace`: ruff sorts that import as first-party once a
+# learner's workspace/ folder exists and as third-party before, so lint would flip.
+workspace = importlib.import_module("workspace")
 
 GENERATED = Path("docs/generated")
 # @mermaid-js/tiny from npm, MIT; its header says how to upgrade it.
@@ -121,6 +128,15 @@ def generate_all(root: Path) -> None:
         else:
             includes[f"{name}.md"] = missing_include(name)
     stages.write_files(root / GENERATED / "stages", includes)
+    practise = {}
+    for name in sorted(pages | {folder.name for folder in folders}):
+        found = [index for index, folder in enumerate(folders) if folder.name == name]
+        if found:
+            previous = folders[found[0] - 1] if found[0] else None
+            practise[f"{name}.md"] = practise_include(root, previous, folders[found[0]])
+        else:
+            practise[f"{name}.md"] = missing_include(name)
+    stages.write_files(root / GENERATED / "practise", practise)
     stages.write_files(root / GENERATED / "code", definitions(folders))
     stages.write_files(root / GENERATED / "readme", readme_blocks(root, folders))
 
@@ -144,6 +160,56 @@ def diff_include(pair: stages.PairDiff) -> str:
         f"[download `{pair.name}.diff`](../generated/diffs/{pair.name}.diff).\n\n"
         f"{pair.stat_markdown()}\n{fence(pair.text, 'diff')}"
     )
+
+
+def practise_include(root: Path, previous: Path | None, stage: Path) -> str:
+    """The commands that practise a stage, and the files to write in the order that
+    tools/workspace.py's plan() gives: the order `make start` prints and the sweep in
+    tests/test_workspace.py proves (no step breaks a test that passed before it)."""
+    number = workspace.short_name(stage)
+    here = stage.relative_to(root).as_posix()
+    mine = f"workspace/{stage.name}/"
+    if previous is None:
+        copied = f"makes {mine} with no code (workspace/ is git-ignored)"
+    else:
+        copied = f"copies {previous.relative_to(root).as_posix()}/'s code to {mine}"
+    lines = [
+        "```bash",
+        f"make start STAGE={number}   # {copied}",
+        f"make check STAGE={number}   # runs {here}/tests/ against your code in {mine}",
+        "```",
+        "",
+        f"`make start` also brings {stage.name}'s `README.md`, `tests/` and `pyproject.toml` "
+        "(read the README first), and never overwrites a copy that exists "
+        f"(`.venv/bin/python tools/workspace.py start {number} --force` starts over). "
+        "Then write these files in this order, the one `make start` prints: no step breaks a "
+        "test that passed before it (`tests/test_workspace.py` writes the reference's files in "
+        "this order and checks, on a sample of the tests, that the number passing never drops).",
+        "",
+    ]
+    for index, step in enumerate(workspace.plan(previous, stage), 1):
+        files = " and ".join(f"`{change.path}` ({size(change)})" for change in step.changes)
+        reason = workspace.explain(stage, step)
+        lines.append(f"{index}. {files}" + (f" — {reason}" if reason else ""))
+    lines += [
+        "",
+        "Run `make check` after each step. The first run fails in what this stage adds, and its "
+        "last lines name each missing piece with the step that writes it (a route that answers "
+        "404, a module or a name not written yet, a setting `config.py` lacks), then the first "
+        "failing test to read. Arguments after the stage go to pytest: "
+        f"`.venv/bin/python tools/workspace.py check {number} -k NAME` runs only the tests "
+        "whose name contains NAME.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def size(change: stages.FileChange) -> str:
+    """How much a step changes in a file: "new, 95 lines", "changed, +20 −6", "deleted"."""
+    if change.status == "removed":
+        return "deleted"
+    if change.status == "added":
+        return f"new, {change.added} line{'s' if change.added != 1 else ''}"
+    return f"changed, +{change.added} −{change.removed}"
 
 
 def tree_include(folder: Path) -> str:

@@ -1,14 +1,16 @@
 import re
 
 import pytest
-from openapi_schema_validator import OAS30Validator
-from openapi_spec_validator import validate
 
 from app.errors import PROBLEM_TYPES
 from tests.conftest import BOOK, USER
 
 
 def test_the_spec_is_valid_openapi_3(client):
+    # Imported here, not at the top: the validators load jsonschema and its friends, two
+    # seconds that every other test of the stage would wait for before the first one runs.
+    from openapi_spec_validator import validate
+
     response = client.get("/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
@@ -117,6 +119,8 @@ def test_requests_and_responses_have_their_own_schemas(client):
 def test_the_spec_refuses_what_the_validators_refuse(
     client, admin, book, schema, path, valid, field, bad
 ):
+    from openapi_schema_validator import OAS30Validator  # two seconds to import: see above
+
     spec = client.get("/openapi.json").get_json()
     validator = OAS30Validator(
         spec["components"]["schemas"][schema], format_checker=OAS30Validator.FORMAT_CHECKER

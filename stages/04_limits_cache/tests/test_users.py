@@ -27,8 +27,7 @@ def test_register_returns_201_the_user_and_its_location(client):
     assert response.headers["Location"] == f"/users/{body['id']}"
 
 
-def test_the_password_is_stored_hashed_and_never_returned(app, client, user, auth, admin):
-    member = auth.headers()
+def test_the_password_is_stored_hashed_and_never_returned(app, client, user, member, admin):
     for response in (client.get("/users/me", headers=member), client.get("/users", headers=admin)):
         assert response.status_code == 200
         text = response.get_data(as_text=True)

@@ -55,15 +55,13 @@ def test_seeded_users_can_use_the_demo_password(app, runner):
         assert ada.role == "member"
 
 
-def test_create_admin_creates_an_admin_who_can_log_in(app, runner, client):
+def test_create_admin_creates_an_admin_who_can_log_in(app, runner, client, auth):
     result = runner.invoke(
         args=["create-admin", "--email", "Boss@Example.com", "--password", "a long passphrase"]
     )
     assert result.exit_code == 0
     assert "Admin ready: boss@example.com" in result.output
-    login = client.post(
-        "/users/login", json={"email": "boss@example.com", "password": "a long passphrase"}
-    )
+    login = auth.login("boss@example.com", "a long passphrase")
     assert login.status_code == 200
     headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
     assert client.get("/users/me", headers=headers).get_json()["role"] == "admin"

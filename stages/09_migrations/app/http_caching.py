@@ -35,7 +35,7 @@ def add_caching_headers(response: Response) -> Response:
     reading = request.method in READS
     view = current_app.view_functions.get(request.endpoint)
     personal = getattr(view, "auth", None) in ("token", "admin")
-    if "Cache-Control" not in response.headers:  # the login answer sets its own
+    if "Cache-Control" not in response.headers:  # a route may choose its own
         if reading and not personal:
             response.cache_control.no_cache = True
         else:

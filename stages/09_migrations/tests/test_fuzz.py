@@ -3,22 +3,12 @@ API keeps the promises the spec makes. No 5xx, and every status, content type, h
 as documented. Anonymous, as a member and as an admin; valid and invalid requests; a bounded
 number of examples for each operation.
 
-Nothing is built at import: the app, its tokens and its spec are fixtures, made when the first
-fuzz test runs, so collecting (or running a part of) the suite stays fast.
+Nothing is built or loaded at import: the app, its tokens and its spec are fixtures, and
+schemathesis and hypothesis (two seconds to import) are imported by the code that runs them,
+so collecting the suite, or running a part of it, stays fast.
 """
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
-from schemathesis import GenerationMode
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sqlalchemy import select
 
 from app import create_app
@@ -26,20 +16,7 @@ from app.auth import encode_token
 from app.extensions import db
 from app.models import User
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
 UNLIMITED = "1000000 per hour"  # fuzzing is not abuse: keep 429s out of the way
-EXAMPLES = settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,  # the same examples on every run
-)
 
 
 @pytest.fixture(scope="module")
@@ -73,40 +50,66 @@ def tokens(fuzzed_app):
 @pytest.fixture(scope="module")
 def spec(fuzzed_app):
     """The app's own spec, as schemathesis reads it from /openapi.json."""
+    import schemathesis
+
     return schemathesis.openapi.from_wsgi("/openapi.json", fuzzed_app)
 
 
-def fuzz(operation, mode: GenerationMode, headers: dict) -> None:
-    """Random requests for one operation, a bounded number, each checked against the spec."""
+def keeps_its_promises(spec, operation, mode: str, headers: dict) -> None:
+    """Requests for one operation, each checked against the spec: first the edge cases
+    schemathesis derives from it (limits, missing fields, wrong types), the same on every run,
+    then a bounded number of random ones."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+    from schemathesis.checks import (
+        content_type_conformance,
+        not_a_server_error,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+    ]
+    mode = GenerationMode(mode)
+    generation = spec.config.generation_for(operation=operation)
+    for case in spec.iter_coverage_cases(
+        operation, generation_modes=[mode], generation_config=generation
+    ):
+        case.call_and_validate(headers=headers, checks=checks)
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @EXAMPLES
-    def keeps_its_promises(case):
-        case.call_and_validate(headers=headers, checks=CHECKS)
+    @settings(
+        max_examples=8,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,  # the same examples on every run
+    )
+    def random_requests(case):
+        case.call_and_validate(headers=headers, checks=checks)
 
     try:
-        keeps_its_promises()
+        random_requests()
     except Unsatisfiable:
         if mode is GenerationMode.POSITIVE:
             raise
         # An operation that takes no input (GET /health) has no invalid request to send.
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.parametrize("mode", ["positive", "negative"])
 @pytest.mark.parametrize("caller", ["anonymous", "member", "admin"])
 def test_the_api_keeps_the_promises_of_its_spec(spec, tokens, caller, mode):
     headers = {"Authorization": f"Bearer {tokens[caller]}"} if caller in tokens else {}
     for result in spec.get_all_operations():
         operation = result.ok()
-        generation = spec.config.generation_for(operation=operation)
         try:
-            # First the edge cases schemathesis derives from the spec (limits, missing fields,
-            # wrong types), the same on every run; then random requests.
-            for case in spec.iter_coverage_cases(
-                operation, generation_modes=[mode], generation_config=generation
-            ):
-                case.call_and_validate(headers=headers, checks=CHECKS)
-            fuzz(operation, mode, headers)
+            keeps_its_promises(spec, operation, mode, headers)
         except Exception as error:
             error.add_note(f"in {operation.label}, as {caller}")
             raise

@@ -57,7 +57,7 @@ def login():
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
     }
-    return body, 200, {"Cache-Control": "no-store"}  # no cache or proxy keeps a copy of a token
+    return body
 
 
 @users_bp.post("/logout")
