@@ -255,42 +255,31 @@ def build_spec(app: Flask) -> dict:
         "Location", {"description": "The new resource", "schema": {"type": "string"}}
     )
     # HTTP caching (app/http_caching.py) and the pages' Link header (app/pagination.py)
-    spec.components.header(
-        "ETag",
-        {
-            "description": "This answer's version: send it back in If-None-Match to revalidate "
-            "a copy, or in If-Match to write only if nobody has changed it since",
-            "required": True,
-            "schema": {"type": "string"},
-        },
-    )
-    spec.components.header(
-        "Link",
-        {
-            "description": "The page's `links` again, as RFC 8288 links (rel first, next...)",
-            "required": True,
-            "schema": {"type": "string"},
-        },
-    )
-    spec.components.parameter(
-        "IfNoneMatch",
-        "header",
-        {
-            "name": "If-None-Match",
-            "description": "The ETag of the copy you hold: 304, without a body, if it is current.",
-            "schema": {"type": "string"},
-        },
-    )
-    spec.components.parameter(
-        "IfMatch",
-        "header",
-        {
-            "name": "If-Match",
-            "description": "Optional. The ETag you read: the write happens only if it is still "
-            "current, else 412 and nothing changes. Without it, the write happens regardless.",
-            "schema": {"type": "string"},
-        },
-    )
+    for name, description in (
+        (
+            "ETag",
+            "This answer's version: send it back in If-None-Match to revalidate a copy, or in "
+            "If-Match to write only if nobody has changed it since",
+        ),
+        ("Link", "The page's `links` again, as RFC 8288 links (rel first, next...)"),
+    ):
+        header = {"description": description, "required": True, "schema": {"type": "string"}}
+        spec.components.header(name, header)
+    for component, name, description in (
+        (
+            "IfNoneMatch",
+            "If-None-Match",
+            "The ETag of the copy you hold: 304, without a body, if it is current.",
+        ),
+        (
+            "IfMatch",
+            "If-Match",
+            "Optional. The ETag you read: the write happens only if it is still current, else "
+            "412 and nothing changes. Without it, the write happens regardless.",
+        ),
+    ):
+        parameter = {"name": name, "description": description, "schema": {"type": "string"}}
+        spec.components.parameter(component, "header", parameter)
     for component, name, default, description in (
         ("Page", "page", 1, "Starts at 1."),
         ("PerPage", "per_page", DEFAULT_PER_PAGE, f"A larger value is clamped to {MAX_PER_PAGE}."),
